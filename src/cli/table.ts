@@ -1,0 +1,36 @@
+/**
+ * The command table: every `km` command, assembled from one file per area under
+ * `commands/`. Each entry is metadata plus a lazy `load()` of its implementation, so
+ * `km --version` imports nothing heavy.
+ */
+import type { Table } from './parse.ts';
+import type { CommandSpec, GroupSpec } from './spec.ts';
+import { coreCommands, coreGroups } from './commands/core.ts';
+import { profileCommands, profileGroups } from './commands/profile.ts';
+import { configCommands, configGroups } from './commands/config.ts';
+import { daemonCommands, daemonGroups } from './commands/daemon.ts';
+import { policyCommands, policyGroups } from './commands/policy.ts';
+
+/** Commands reserved for later versions (SPEC §0.2). */
+export const RESERVED = ['bootstrap', 'rsync', 'roll', 'vscode', 'desktop', 'check', 'capacity', 'cluster', 'freeze', 'h1'] as const;
+
+const reserved: CommandSpec[] = RESERVED.map((name) => ({
+  path: [name],
+  summary: 'reserved for a later version',
+  hidden: true,
+  rawArgs: true,
+  load: async () => (await import('./commands/reserved.ts')).default,
+}));
+
+export function buildTable(): Table {
+  const commands: CommandSpec[] = [
+    ...coreCommands,
+    ...profileCommands,
+    ...configCommands,
+    ...daemonCommands,
+    ...policyCommands,
+    ...reserved,
+  ];
+  const groups: GroupSpec[] = [...coreGroups, ...profileGroups, ...configGroups, ...daemonGroups, ...policyGroups];
+  return { commands, groups };
+}

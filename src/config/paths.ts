@@ -1,0 +1,21 @@
+/** Where km keeps its state. `KM_HOME` (default `~/.km`) is also the user config directory. */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export function resolveStateDir(env: NodeJS.ProcessEnv): string {
+  const fromEnv = env.KM_HOME;
+  if (fromEnv !== undefined && fromEnv !== '') return resolve(fromEnv);
+  return join(env.HOME && env.HOME !== '' ? env.HOME : homedir(), '.km');
+}
+
+export const stateFiles = (stateDir: string) => ({
+  config: join(stateDir, 'config.yaml'),
+  database: join(stateDir, 'km.db'),
+  socket: join(stateDir, 'kmd.sock'),
+  pidFile: join(stateDir, 'kmd.pid'),
+  daemonLog: join(stateDir, 'kmd.log'),
+  sandboxes: join(stateDir, 'sandboxes'),
+  images: join(stateDir, 'images'),
+  shared: join(stateDir, 'shared'),
+  profiles: join(stateDir, 'profiles'),
+});

@@ -1,0 +1,1 @@
+export { aiExhaustedBody, computeSpendUsd, evaluateBudget, type BudgetInput, type BudgetState, type BudgetVerdict, type Dimension } from './evaluate.ts';

@@ -90,7 +90,7 @@ export function loadYaml(file: string, bytes: Uint8Array, options: LoadOptions =
     };
   }
   const depth = measureDepth(doc.contents);
-  if (depth > MAX_YAML_DEPTH) return fail(`document is nested ${depth} levels deep; the limit is ${MAX_YAML_DEPTH}`);
+  if (depth > MAX_YAML_DEPTH) return fail(`document is nested more than ${MAX_YAML_DEPTH} levels deep; the limit is ${MAX_YAML_DEPTH}`);
 
   let value: unknown;
   try {

@@ -10,6 +10,8 @@ import { profileCommands, profileGroups } from './commands/profile.ts';
 import { configCommands, configGroups } from './commands/config.ts';
 import { daemonCommands, daemonGroups } from './commands/daemon.ts';
 import { policyCommands, policyGroups } from './commands/policy.ts';
+import { scheduleCommands, scheduleGroups } from './commands/schedule.ts';
+import { sandboxCommands, sandboxGroups } from './commands/sandbox.ts';
 
 /** Commands reserved for later versions (SPEC §0.2). */
 export const RESERVED = ['bootstrap', 'rsync', 'roll', 'vscode', 'desktop', 'check', 'capacity', 'cluster', 'freeze', 'h1'] as const;
@@ -29,8 +31,10 @@ export function buildTable(): Table {
     ...configCommands,
     ...daemonCommands,
     ...policyCommands,
+    ...scheduleCommands,
+    ...sandboxCommands,
     ...reserved,
   ];
-  const groups: GroupSpec[] = [...coreGroups, ...profileGroups, ...configGroups, ...daemonGroups, ...policyGroups];
+  const groups: GroupSpec[] = [...coreGroups, ...profileGroups, ...configGroups, ...daemonGroups, ...policyGroups, ...scheduleGroups, ...sandboxGroups];
   return { commands, groups };
 }

@@ -82,10 +82,12 @@ test('clone of an allowed repo works and is recorded as git.access', async () =>
   assert.ok(kinds.some(([k]) => k === 'upload-pack'));
 });
 
-test('clone of a disallowed repo fails with the 403', async () => {
+test('clone of a disallowed repo fails with the 403 and git shows the reason', async () => {
   useGuard();
   const stderr = await gitFails(['clone', '-q', `${server.url}/acme/secret.git`, join(tmp, 'clone-denied')]);
   assert.match(stderr, /403/);
+  assert.match(stderr, /^remote: km: repository acme\/secret is not allowed by sourceAccess\.github\.allowedRepos$/m);
+  assert.match(stderr, /^remote: \{"error":"repo_not_allowed"/m);
   assert.equal(events.length, 1);
   assert.deepEqual(events[0]?.detail, {
     host: 'github.com', method: 'GET', path: '/acme/secret.git/info/refs', repo: 'acme/secret', kind: 'info-refs',

@@ -14,6 +14,18 @@ function portOf(host: string): number | null {
   return m === null ? null : Number(m[1]);
 }
 
+/**
+ * git shows an HTTP error body only when it is `text/plain` (as `remote: …` lines), so a
+ * smart-HTTP request from a git client gets the reason as text, followed by the JSON envelope
+ * on its own line; status and `X-Km-*` headers are unchanged. Every other client gets JSON.
+ */
+function forGitClient(r: { status: number; headers: Record<string, string>; body: Buffer }, req: GithubRequest, kind: string, message: string) {
+  const ua = String(req.headers['user-agent'] ?? '');
+  if (!ua.startsWith('git/') || !['upload-pack', 'receive-pack', 'info-refs', 'lfs'].includes(kind)) return r;
+  const body = Buffer.concat([Buffer.from(`${message}\n`), r.body]);
+  return { status: r.status, headers: { ...r.headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) }, body };
+}
+
 function discard(req: GithubRequest): void {
   if (!req.body.readableEnded) req.body.resume();
 }
@@ -44,7 +56,8 @@ async function check(policy: GithubPolicy, deps: GuardDeps, req: GithubRequest):
       error: 'repo_not_allowed', host, port: portOf(req.host), rule: d.rule, sandbox: policy.sandboxId,
       ...(d.hint === undefined ? {} : { hint: d.hint }), extra: { repo: c.repo },
     });
-    return { action: 'respond', ...r, event: access };
+    const reason = `km: repository ${c.repo ?? req.path.split('?')[0]} is not allowed by ${d.rule}`;
+    return { action: 'respond', ...forGitClient(r, req, c.kind, reason), event: access };
   }
   if (policy.mode === 'none' || c.kind !== 'receive-pack' || method !== 'POST' || c.repo === null) {
     return { action: 'forward', body: req.body, event: access };

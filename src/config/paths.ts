@@ -18,4 +18,6 @@ export const stateFiles = (stateDir: string) => ({
   images: join(stateDir, 'images'),
   shared: join(stateDir, 'shared'),
   profiles: join(stateDir, 'profiles'),
+  /** GitHub App private key copied in by `km configure github` (mode 0600). */
+  githubAppKey: join(stateDir, 'github-app.pem'),
 });

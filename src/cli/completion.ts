@@ -9,6 +9,7 @@ import { GLOBAL_OPTIONS } from './global.ts';
 import { childNames, type Table } from './parse.ts';
 import type { CommandModule, CommandSpec } from './spec.ts';
 import { buildTable } from './table.ts';
+import { sandboxCandidates } from './completion-sandboxes.ts';
 
 const BASH = `# km bash completion
 _km_complete() {
@@ -55,7 +56,7 @@ export const defaultSources: CompletionSources = {
     }
     return [...new Set(out)].sort();
   },
-  sandboxes: () => [],
+  sandboxes: () => sandboxCandidates(),
 };
 
 /** Candidates for the last word, given the words typed so far (pure over the table). */

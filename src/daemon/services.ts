@@ -3,8 +3,12 @@
  * scheduler and the OTLP receiver are added here as they land; each registers its routes
  * on the router it is given.
  */
+import { agentRunsDaemonService } from '../agent/watcher.ts';
+import { kmInternalDaemonService } from '../internal-api/index.ts';
+import { sandboxDaemonService } from '../sandbox/daemon-service.ts';
+import { schedulerDaemonService } from '../scheduler/daemon-service.ts';
 import type { DaemonService } from './service.ts';
 
 export function kmdServices(): DaemonService[] {
-  return [];
+  return [sandboxDaemonService(), schedulerDaemonService(), kmInternalDaemonService(), agentRunsDaemonService()];
 }

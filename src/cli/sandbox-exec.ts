@@ -1,0 +1,172 @@
+/**
+ * `km exec` and `km shell` (SPEC §8.9). They run the substrate's exec directly in the CLI
+ * process (same user as kmd) for latency: the sandbox is resolved in the store, adopted from
+ * its state dir, and the command runs with the sandbox environment. A `command` event
+ * (redacted argv) and activity for the idle clock are written to the store. Exit code: the
+ * command's; 125 when km fails before the command starts.
+ */
+import { createRedactor } from '../audit/index.ts';
+import { sqliteStorePath } from '../config/index.ts';
+import { KmError, isKmError } from '../core/errors.ts';
+import type { Profile } from '../profile/index.ts';
+import { createEventRecorder, labelOf, resolveSandboxRef, sandboxPaths } from '../sandbox/index.ts';
+import { openSqliteStore, type SandboxRecord, type Store } from '../store/index.ts';
+import { createLocalSubstrate, type ExecHandle, type Substrate } from '../substrate/index.ts';
+import { renderError } from './output.ts';
+import { sandboxContext, type SandboxCliContext } from './sandbox-context.ts';
+import type { CommandContext, CommandModule } from './spec.ts';
+
+const ACTIVITY_EVERY_MS = 2000;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+interface Prepared {
+  store: Store;
+  sandbox: SandboxRecord;
+  substrate: Substrate;
+  c: SandboxCliContext;
+}
+
+async function prepare(ctx: CommandContext): Promise<Prepared> {
+  const c = await sandboxContext(ctx);
+  const store = await openSqliteStore(sqliteStorePath(c.config, { stateDir: c.stateDir, cwd: ctx.cwd, env: ctx.env }), { clock: ctx.clock });
+  try {
+    const sandbox = await resolveSandboxRef(store, ctx.args[0] as string);
+    const name = labelOf(sandbox);
+    if (sandbox.status !== 'running') {
+      const why = sandbox.status === 'paused' || sandbox.status === 'stopped' ? `run km resume ${name}` : `see km status ${name}`;
+      throw new KmError('invalid_state', `${name} is ${sandbox.status}; ${why}`);
+    }
+    if (sandbox.substrate !== 'local') throw new KmError('substrate_unavailable', `exec on the ${sandbox.substrate} substrate is not available in this version`);
+    const substrate = createLocalSubstrate({ kmHome: c.stateDir });
+    await substrate.adopt(sandbox.id, sandboxPaths(c.stateDir, sandbox.id).stateDir);
+    return { store, sandbox, substrate, c };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+function envOf(ctx: CommandContext): Record<string, string> {
+  const list = ctx.opts.env;
+  const items = Array.isArray(list) ? list : typeof list === 'string' ? [list] : [];
+  const env: Record<string, string> = {};
+  for (const kv of items) {
+    const i = kv.indexOf('=');
+    const key = i > 0 ? kv.slice(0, i) : '';
+    if (!ENV_KEY.test(key)) throw new KmError('usage', `invalid --env "${kv}": use K=V with K a variable name`);
+    env[key] = kv.slice(i + 1);
+  }
+  return env;
+}
+
+/** Quotes argv for `sh -c` (used to run a command under `script` for a PTY). */
+const shQuote = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+interface RunSpec {
+  argv: string[];
+  root: boolean;
+  env: Record<string, string>;
+  cwd?: string;
+  tty: boolean;
+  source: 'exec' | 'shell';
+}
+
+async function runIn(ctx: CommandContext, p: Prepared, r: RunSpec): Promise<number> {
+  const redactor = createRedactor({ literals: p.c.config.audit.redact_literals });
+  const events = createEventRecorder({ store: p.store, redactor, clock: ctx.clock });
+  let last = 0;
+  const activity = (force = false) => {
+    const now = ctx.clock.now();
+    if (!force && now - last < ACTIVITY_EVERY_MS) return;
+    last = now;
+    void p.store.recordActivity(p.sandbox.id, now).catch(() => undefined);
+  };
+  activity(true);
+  const argv = r.tty ? ['script', '-qefc', r.argv.map(shQuote).join(' '), '/dev/null'] : r.argv;
+  const stdin = ctx.io.stdin as NodeJS.ReadStream;
+  const raw = r.tty && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  const started = ctx.clock.now();
+  let h: ExecHandle;
+  try {
+    h = await p.substrate.exec(p.sandbox.id, argv, {
+      root: r.root,
+      env: r.env,
+      ...(r.cwd ? { cwd: r.cwd } : {}),
+      stdio: ['inherit', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    throw isKmError(e) ? new KmError(e.code, e.message, { hint: e.hint, exitCode: 125 }) : e;
+  }
+  if (raw) stdin.setRawMode(true);
+  h.stdout?.on('data', (b: Buffer) => {
+    ctx.io.stdout.write(b);
+    activity();
+  });
+  h.stderr?.on('data', (b: Buffer) => {
+    ctx.io.stderr.write(b);
+    activity();
+  });
+  const forward = (sig: NodeJS.Signals) => () => h.kill(sig);
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  if (!raw) process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const code = await h.exit;
+    activity(true);
+    await events.record(p.sandbox.id, 'command', r.source, { argv: r.argv, root: r.root, exit_code: code, duration_ms: ctx.clock.now() - started }, started);
+    return code;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    if (raw) stdin.setRawMode(false);
+  }
+}
+
+/** Errors before the command starts exit 125 (printed here, since main would use 1 or 2). */
+async function guarded(ctx: CommandContext, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (e) {
+    renderError(ctx.io, e, ctx.global);
+    return 125;
+  }
+}
+
+export const execCommand: CommandModule = {
+  run: (ctx) =>
+    guarded(ctx, async () => {
+      if (ctx.rest.length === 0) throw new KmError('usage', 'exec needs a command after --', { hint: 'e.g. km exec demo -- ls -la' });
+      const env = envOf(ctx);
+      const p = await prepare(ctx);
+      try {
+        const cwd = typeof ctx.opts.workdir === 'string' ? ctx.opts.workdir : undefined;
+        return await runIn(ctx, p, { argv: ctx.rest, root: ctx.opts.root === true, env, ...(cwd ? { cwd } : {}), tty: ctx.opts.tty === true, source: 'exec' });
+      } finally {
+        await p.store.close();
+      }
+    }),
+};
+
+export const shellCommand: CommandModule = {
+  run: (ctx) =>
+    guarded(ctx, async () => {
+      if (typeof ctx.opts.ports === 'string') {
+        throw new KmError('not_available', '--ports is not available in this version', { hint: 'run a server in the sandbox and reach it with km exec' });
+      }
+      const p = await prepare(ctx);
+      try {
+        const shell = (p.sandbox.profile as Profile).spec.execution.shell;
+        const tty = ctx.io.stdin.isTTY === true;
+        const run = () => runIn(ctx, p, { argv: [shell, '-l'], root: ctx.opts.root === true, env: {}, tty, source: 'shell' });
+        if (ctx.opts.learn !== true) {
+          const stray = ['output', 'base', 'exact'].find((k) => ctx.opts[k] !== undefined);
+          if (stray) throw new KmError('usage', `--${stray} applies to km shell --learn only`, { hint: `add --learn, e.g. km shell --learn ${ctx.args[0]}` });
+          return await run();
+        }
+        return await (await import('./learn-session.ts')).withLearnSession(ctx, p.sandbox.id, run);
+      } finally {
+        await p.store.close();
+      }
+    }),
+};

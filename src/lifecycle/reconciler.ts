@@ -1,0 +1,88 @@
+/**
+ * The lifecycle reconciler (SPEC §8.6): every tick it applies TTL and idle expiry with the
+ * sandbox's teardown policy — destroy, stop (pause under hibernation on local), or retain
+ * (an event only). Locked sandboxes are never torn down; an event records what was
+ * skipped. Time comes from the injected clock; tests call `tick()` directly.
+ */
+import type { Clock } from '../core/clock.ts';
+import { KmError } from '../core/errors.ts';
+import type { EventRecorder, SandboxService } from '../sandbox/index.ts';
+import type { SandboxRecord, SandboxStore } from '../store/index.ts';
+import { decideTeardown, type TeardownDecision } from './decide.ts';
+
+export interface ReconcilerDeps {
+  store: SandboxStore;
+  service: Pick<SandboxService, 'ops'>;
+  events: EventRecorder;
+  clock: Clock;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface ReconcilerOptions {
+  /** Real-time interval between ticks (default 1 s, so expiry applies within 5 s). */
+  intervalMs?: number;
+  /** Do not start the timer (tests drive `tick()`). */
+  manual?: boolean;
+}
+
+export interface Reconciler {
+  /** One pass over every live sandbox; resolves when the actions it started are done. */
+  tick(): Promise<TeardownDecision[]>;
+  close(): Promise<void>;
+}
+
+const REASON = { ttl: 'ttl expired', idle: 'idle timeout' } as const;
+
+export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOptions = {}): Reconciler {
+  const noted = new Set<string>();
+  let running: Promise<TeardownDecision[]> | undefined;
+  let closed = false;
+
+  const noteOnce = async (s: SandboxRecord, d: TeardownDecision, type: string, detail: Record<string, unknown>): Promise<void> => {
+    if (noted.has(`${type}:${d.key}`)) return;
+    noted.add(`${type}:${d.key}`);
+    await deps.events.lifecycle(s.id, type, d.trigger, { reason: REASON[d.trigger], action: d.action, ...detail });
+  };
+
+  const apply = async (s: SandboxRecord, d: TeardownDecision): Promise<void> => {
+    if (s.locked) return noteOnce(s, d, 'teardown_skipped', { locked: true });
+    const o = { actor: d.trigger, reason: REASON[d.trigger] } as const;
+    if (d.action === 'retain') return noteOnce(s, d, 'expired', {});
+    if (d.action === 'destroy') await deps.service.ops.destroy(s, o);
+    else if (d.action === 'stop') await deps.service.ops.stop(s, o);
+    else await deps.service.ops.pause(s, { ...o, pausedBy: d.trigger });
+  };
+
+  const pass = async (): Promise<TeardownDecision[]> => {
+    const now = deps.clock.now();
+    const done: TeardownDecision[] = [];
+    for (const s of await deps.store.listSandboxes({ statuses: ['running', 'paused', 'stopped'] })) {
+      const d = decideTeardown(s, now);
+      if (!d) continue;
+      try {
+        await apply(s, d);
+        done.push(d);
+      } catch (e) {
+        if (e instanceof KmError && (e.code === 'sandbox_locked' || e.code === 'invalid_state')) continue;
+        deps.log?.('error', 'teardown failed', { sandbox: s.id, trigger: d.trigger, action: d.action, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return done;
+  };
+
+  const tick = (): Promise<TeardownDecision[]> => {
+    running ??= pass().finally(() => (running = undefined));
+    return running;
+  };
+  const timer = options.manual ? undefined : setInterval(() => void tick().catch(() => undefined), options.intervalMs ?? 1000);
+  timer?.unref();
+  return {
+    tick,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/** Helpers for the lifecycle end-to-end tests: a temp KM_HOME, bin/km runs, a fake upstream. */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+import { localSubstrateAvailability } from '../../src/substrate/index.ts';
+
+export const KM = resolve(import.meta.dirname, '../../bin/km');
+export const UPSTREAM_BODY = 'hello from the loopback upstream\n';
+
+export interface Out {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Env {
+  home: string;
+  dir: string;
+  upstreamPort: number;
+  env: NodeJS.ProcessEnv;
+  km(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<Out>;
+  json<T>(args: string[]): Promise<T>;
+}
+
+/** Why local sandboxes cannot run here, or null. */
+export function cannotRunSandboxes(): string | null {
+  const a = localSubstrateAvailability();
+  return a.ok ? null : a.reason;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Out> {
+  return new Promise((done, reject) => {
+    const child = spawn(KM, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * A temp KM_HOME with a fake upstream on 127.0.0.1:0 reachable as `allowed.test` and
+ * `denied.test` (host overrides). Destroys every sandbox and stops kmd afterwards.
+ */
+export async function lifecycleEnv(t: TestContext): Promise<Env> {
+  const dir = await mkdtemp(join(tmpdir(), 'km-e2e-lc-'));
+  const home = join(dir, 'home');
+  const upstream: Server = createServer((req, res) => {
+    res.setHeader('content-type', 'text/plain');
+    res.end(req.url === '/' ? UPSTREAM_BODY : `path ${req.url}\n`);
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const port = (upstream.address() as AddressInfo).port;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KM_HOME: home,
+    NO_COLOR: '1',
+    TZ: 'UTC',
+    KM_GATEWAY_HOST_OVERRIDES: `allowed.test=127.0.0.1:${port},denied.test=127.0.0.1:${port}`,
+    KM_GATEWAY_UPSTREAM_DNS: '127.0.0.1:9',
+  };
+  const km = (args: string[], extra: NodeJS.ProcessEnv = {}) => run(args, { ...env, ...extra }, dir);
+  t.after(async () => {
+    const list = await km(['list', '--json']).catch(() => undefined);
+    const items = list && list.code === 0 ? (JSON.parse(list.stdout) as Array<{ id: string; locked: boolean }>) : [];
+    for (const s of items) {
+      if (s.locked) await km(['unlock', s.id]);
+      await km(['destroy', s.id, '--yes']);
+    }
+    await km(['daemon', 'stop']);
+    await new Promise<void>((r) => upstream.close(() => r()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    home, dir, upstreamPort: port, env, km,
+    async json<T>(args: string[]) {
+      const o = await km([...args, '--json']);
+      if (o.code !== 0) throw new Error(`km ${args.join(' ')} exited ${o.code}: ${o.stderr}`);
+      return JSON.parse(o.stdout) as T;
+    },
+  };
+}
+
+export interface SandboxJson {
+  id: string;
+  alias: string | null;
+  number: number;
+  status: string;
+  status_reason: string | null;
+  paused_by: string | null;
+  expires_at: string | null;
+  ttl_remaining_s: number | null;
+  locked: boolean;
+  cloned_from: string | null;
+  profile: string;
+  [k: string]: unknown;
+}

@@ -1,13 +1,15 @@
 /**
  * `km at '<when>' <command…>` (alias `km schedule`), SPEC §11. Parses the line, the time and
  * the scheduled command, checks what can be checked now, and with `--dry-run` prints the
- * schedule. Saving schedules needs kmd's scheduler, which this version does not have.
+ * schedule; otherwise saves it through kmd (`at-save.ts`).
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { resolveStateDir, stateFiles } from '../config/paths.ts';
+import { loadOperatorConfig, sqliteStorePath } from '../config/index.ts';
 import { formatDiagnostic } from '../core/diagnostics.ts';
-import { KmError } from '../core/errors.ts';
+import { isKmError, KmError } from '../core/errors.ts';
+import { resolveSandboxRef } from '../sandbox/index.ts';
+import { openSqliteStore } from '../store/index.ts';
 import { assertCreatable, resolveProfile, type Substrate } from '../profile/index.ts';
 import {
   createZone,
@@ -19,7 +21,8 @@ import {
   type Schedule,
 } from '../schedule-grammar/index.ts';
 import { splitAtLine, type AtLine } from './at-args.ts';
-import { dryRunJson, renderDryRun } from './at-render.ts';
+import { dryRunJson, renderDryRun, scheduledLine } from './at-render.ts';
+import { saveSchedule } from './at-save.ts';
 import { scheduleTarget, validateScheduledCommand, type SandboxRef, type ScheduledCommand } from './at-scheduled.ts';
 import { resolveScheduleTimeZone } from './at-timezone.ts';
 import { writeJson } from './output.ts';
@@ -29,9 +32,21 @@ import type { CommandContext, CommandModule } from './spec.ts';
 /** Whether a sandbox reference names a sandbox now; 'unknown' when that cannot be checked. */
 export type SandboxLookup = (ref: SandboxRef, ctx: CommandContext) => Promise<'found' | 'missing' | 'unknown'>;
 
-/** Without a store on this machine no sandbox exists; with one, the check belongs to kmd. */
-const defaultLookup: SandboxLookup = async (_ref, ctx) =>
-  existsSync(stateFiles(resolveStateDir(ctx.env)).database) ? 'unknown' : 'missing';
+/** A read-only look into the store (no daemon needed): no store on this machine, no sandbox. */
+const storeLookup: SandboxLookup = async (ref, ctx) => {
+  const { config, stateDir } = await loadOperatorConfig({ env: ctx.env, cwd: ctx.cwd });
+  const path = sqliteStorePath(config, { stateDir, cwd: ctx.cwd, env: ctx.env });
+  if (!existsSync(path)) return 'missing';
+  const store = await openSqliteStore(path, { clock: ctx.clock });
+  try {
+    await resolveSandboxRef(store, ref.value);
+    return 'found';
+  } catch (e) {
+    return isKmError(e) && e.code === 'not_found' ? 'missing' : 'unknown';
+  } finally {
+    await store.close();
+  }
+};
 
 export interface AtDeps {
   lookupSandbox: SandboxLookup;
@@ -126,7 +141,7 @@ async function warnAboutTarget(sandbox: SandboxRef | undefined, deps: AtDeps, ct
   ctx.io.stderr.write(`km: warning: ${text}\n`);
 }
 
-export function createAtCommand(deps: AtDeps = { lookupSandbox: defaultLookup }): CommandModule {
+export function createAtCommand(deps: AtDeps = { lookupSandbox: storeLookup }): CommandModule {
   return {
     async run(ctx) {
       const line = splitAtLine(ctx.raw);
@@ -137,13 +152,18 @@ export function createAtCommand(deps: AtDeps = { lookupSandbox: defaultLookup })
       checkPromptFiles(cmd.promptFiles, ctx.cwd);
       const profileName = cmd.name === 'create' ? checkProfile(cmd, ctx) : '';
       const target = cmd.name === 'create' ? (cmd.alias ?? (profileName || scheduleTarget(cmd))) : scheduleTarget(cmd);
-      const existing = new Set<string>();
-      const name = line.name !== undefined ? customScheduleName(line.name, existing) : scheduleName(cmd.name, target, schedule.input, existing);
-      if (name === undefined) throw new KmError('usage', `--name "${line.name}" has no usable characters`, { hint: 'use letters, digits, ".", "_" and "-"' });
+      const nameFor = (t: string): string => {
+        const n = line.name !== undefined ? customScheduleName(line.name, new Set()) : scheduleName(cmd.name, t, schedule.input, new Set());
+        if (n === undefined) throw new KmError('usage', `--name "${line.name}" has no usable characters`, { hint: 'use letters, digits, ".", "_" and "-"' });
+        return n;
+      };
+      const name = nameFor(target);
       if (!line.dryRun) {
-        throw new KmError('not_available', 'saving schedules needs the scheduler in kmd, which this version does not have yet', {
-          hint: 'use --dry-run to check a schedule',
-        });
+        if (line.now !== undefined) throw new KmError('usage', '--now only applies to --dry-run', { hint: 'a saved schedule counts from when kmd saves it; drop --now' });
+        const saved = await saveSchedule(ctx, { line, schedule, cmd, timeZone, target, nameFor });
+        if (ctx.global.json) writeJson(ctx.io, saved);
+        else ctx.io.stdout.write(scheduledLine(saved) + '\n');
+        return 0;
       }
       await warnAboutTarget(cmd.sandbox, deps, ctx);
       const report = dryRunJson(schedule, now, cmd.argv, name);

@@ -1,5 +1,7 @@
-/** Pure renderers of `km at --dry-run` (SPEC §11.3). */
+/** Pure renderers of `km at` (SPEC §11.3, §11.4): dry run, saved line, list, history. */
+import { formatRemaining } from '../core/duration.ts';
 import { createZone, formatInZone, nextFireTimes, type Schedule } from '../schedule-grammar/index.ts';
+import type { FireJson, ScheduleJson } from '../scheduler/index.ts';
 
 /** The stable JSON shape of a dry run. */
 export interface DryRunJson {
@@ -57,4 +59,47 @@ export function renderDryRun(report: DryRunJson): string {
     ...more.map((t) => ['', t]),
   ];
   return lines.map(([k, v]) => `${(k as string).padEnd(11)} ${v}`.trimEnd()).join('\n') + '\n';
+}
+
+/** `2027-03-03 19:45` in the zone (seconds shown only when not zero). */
+export function localTime(isoUtc: string, timeZone: string): string {
+  const text = formatInZone(Date.parse(isoUtc), createZone(timeZone));
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})/.exec(text);
+  if (!m) return text;
+  return `${m[1]} ${m[2]}${m[3] === ':00' ? '' : m[3]}`;
+}
+
+/** `Scheduled km-at-… — stop demo, every weekday at 7:45pm (Europe/Berlin); next 2027-03-03 19:45` (SPEC §11.4). */
+export function scheduledLine(j: ScheduleJson): string {
+  const next = j.next_fire_at === null ? 'no further fire' : `next ${localTime(j.next_fire_at, j.timezone)}`;
+  return `Scheduled ${j.name} — ${shellWords(j.command)}, ${j.input} (${j.timezone}); ${next}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] as number) + 2))).join('').trimEnd()).join('\n') + '\n';
+}
+
+const commandWord = (argv: readonly string[]): string => (argv[0] === 'agent' ? `agent ${argv[1] ?? ''}`.trim() : (argv[0] ?? '-'));
+
+/** `km at list`: `NAME  COMMAND  TARGET  WHEN  NEXT  LAST  STATUS`, times in `timeZone`. */
+export function renderScheduleList(items: readonly ScheduleJson[], timeZone: string): string {
+  if (items.length === 0) return 'No schedules.\n';
+  const rows = items.map((j) => [
+    j.name,
+    commandWord(j.command),
+    j.target ?? '-',
+    j.input,
+    j.next_fire_at === null ? '-' : localTime(j.next_fire_at, timeZone),
+    j.last_fire_at === null ? '-' : `${localTime(j.last_fire_at, timeZone)} ${j.last_outcome ?? ''}`.trimEnd(),
+    j.running ? `${j.status} (running)` : j.status,
+  ]);
+  return table([['NAME', 'COMMAND', 'TARGET', 'WHEN', 'NEXT', 'LAST', 'STATUS'], ...rows]);
+}
+
+/** `km at history <name>`: one line per fire, oldest first. */
+export function renderHistory(name: string, fires: readonly FireJson[], timeZone: string): string {
+  if (fires.length === 0) return `No fires yet for ${name}.\n`;
+  const rows = fires.map((f) => [localTime(f.fire_at, timeZone), formatRemaining(f.delay_s), f.outcome, (f.detail ?? '-').trim().replace(/\s*\n\s*/g, '; ')]);
+  return table([['FIRE', 'DELAY', 'OUTCOME', 'DETAIL'], ...rows]);
 }

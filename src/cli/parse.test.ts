@@ -56,3 +56,18 @@ test('passthrough keeps everything after -- verbatim', () => {
   assert.deepEqual(p.args, ['demo']);
   assert.deepEqual(p.rest, ['sh', '-c', 'echo --alias']);
 });
+
+test('a command that parses its own line can have subcommands named by the next word', () => {
+  const at: CommandSpec = { path: ['at'], aliases: ['schedule'], summary: 'at', rawArgs: true, load: noop };
+  const list: CommandSpec = { path: ['at', 'list'], summary: 'list', options: [{ name: 'all', type: 'boolean', description: 'all' }], load: noop };
+  const t2: Table = { commands: [at, list], groups: [] };
+  const sub = resolveCommand(t2, ['schedule', '--json', 'list', '--all']);
+  assert.equal(sub.spec, list);
+  assert.deepEqual(sub.path, ['at', 'list']);
+  assert.deepEqual(sub.remaining, ['--all']);
+  assert.equal(sub.global.json, true);
+  // Anything else stays the raw line of the parent, including a later "list".
+  const raw = resolveCommand(t2, ['at', 'in 2 hours', 'list', '--dry-run']);
+  assert.equal(raw.spec, at);
+  assert.deepEqual(raw.remaining, ['in 2 hours', 'list', '--dry-run']);
+});

@@ -77,6 +77,17 @@ export function resolveCommand(table: Table, argv: readonly string[]): Resolutio
       if (spec?.rawArgs) remaining.push(tok);
       continue;
     }
+    // A command that parses its own line may still have subcommands (`km at list`): the
+    // first word after it names one when it matches.
+    if (spec?.rawArgs && !tok.startsWith('-') && remaining.every((r) => GLOBAL_FLAG_NAMES.has(r))) {
+      const sub = childOf(table, path, tok);
+      if (sub?.leaf) {
+        path.splice(0, path.length, ...sub.path);
+        spec = sub.leaf;
+        if (!spec.rawArgs) remaining.length = 0;
+        continue;
+      }
+    }
     if (!pathDone && !tok.startsWith('-') && spec === undefined) {
       const next = childOf(table, path, tok);
       if (next) {

@@ -27,7 +27,7 @@ function setup(t: { after(fn: () => void): void }) {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KM_HOME: join(dir, 'km'), TZ: 'UTC', NO_COLOR: '1' };
   const run = (args: string[], extraEnv: Record<string, string> = {}, file = KM): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(file, args, { cwd: dir, env: { ...env, ...extraEnv }, timeout: 30_000 }, (err, stdout, stderr) => {
+      execFile(file, args, { cwd: dir, env: { ...env, ...extraEnv }, timeout: 120_000 }, (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
       });
@@ -165,7 +165,7 @@ test('refusals exit 2 with the message', async (t) => {
   assert.equal(notSaved.code, 2);
   assert.equal(notSaved.stdout, '');
   assert.deepEqual(JSON.parse(notSaved.stderr), {
-    error: { code: 'not_available', message: 'saving schedules needs the scheduler in kmd, which this version does not have yet', hint: 'use --dry-run to check a schedule' },
+    error: { code: 'usage', message: '--now only applies to --dry-run', hint: 'a saved schedule counts from when kmd saves it; drop --now' },
   });
   assert.equal(badProfile.code, 2);
   assert.match(badProfile.stderr, /broken\.yaml:\d+:\d+: /);

@@ -153,7 +153,7 @@ test('a hung kmd (holds its lock, never answers, ignores SIGTERM) is killed and 
   });
   assert.equal(isKmdProcess(hungPid), true);
   const exitSignal = new Promise<NodeJS.Signals | null>((resolve) => hung.once('exit', (_code, signal) => resolve(signal)));
-  const d = await ensureDaemon({ env: h.env, stateDir: h.stateDir, timeoutMs: 1500 });
+  const d = await ensureDaemon({ env: h.env, stateDir: h.stateDir, timeoutMs: 20_000 });
   h.track(d.health.pid);
   assert.equal(d.started, true);
   assert.notEqual(d.health.pid, hungPid);

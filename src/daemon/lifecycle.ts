@@ -40,7 +40,7 @@ function setup(opts: LifecycleOptions) {
   const stateDir = opts.stateDir ?? resolveStateDir(opts.env);
   const files = stateFiles(stateDir);
   const client = createDaemonClient(files.socket, { logPath: files.daemonLog });
-  return { stateDir, files, client, timeoutMs: opts.timeoutMs ?? 5000, version: opts.version ?? KM_VERSION };
+  return { stateDir, files, client, timeoutMs: opts.timeoutMs ?? 15_000, version: opts.version ?? KM_VERSION };
 }
 
 /** Health if kmd answers, undefined if it is not reachable. */

@@ -19,7 +19,7 @@ export interface LifecycleOptions {
   stateDir?: string;
   /** The version the daemon must report (default: this CLI's). */
   version?: string;
-  /** Bound on starting or stopping kmd (default 5 s). */
+  /** Bound on starting or stopping kmd (default 15 s). */
   timeoutMs?: number;
   spawn?: SpawnKmd;
 }

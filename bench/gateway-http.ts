@@ -1,0 +1,208 @@
+/**
+ * Gateway HTTP(S) benchmark: the same loopback workload direct and through the gateway,
+ * in one run, reported as ratios. The gateway runs in a worker thread (its own event loop).
+ *
+ *   scripts/node bench/gateway-http.ts [--n 300] [--mb 128]
+ *
+ * - new CONNECT connection: TCP connect + TLS handshake + one small request (p50), direct vs
+ *   CONNECT tunnel (targets: added ≤ 0.5 ms)
+ * - tunnel throughput: bulk bytes to a TCP sink, direct vs tunnel (target ≥ 80 %)
+ * - interception with a cached leaf: same as the first row but the host is intercepted
+ *   (gateway terminates TLS and forwards over a pooled upstream connection; target ≤ 3 ms)
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { createServer as createNetServer, connect as netConnect, type Socket, type AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { parseArgs } from 'node:util';
+import { systemClock } from '../src/core/clock.ts';
+import { createSandboxCa, type SandboxCa } from '../src/gateway/tls/ca.ts';
+import { createLeafCache } from '../src/gateway/tls/leaf.ts';
+import { createHttpGateway } from '../src/gateway/http/index.ts';
+import type { GatewayPolicy } from '../src/gateway/http/index.ts';
+
+interface WorkerInput {
+  httpsPort: number;
+  sinkPort: number;
+  upstreamCaPem: string;
+}
+
+async function runGatewayWorker(input: WorkerInput): Promise<void> {
+  const policy: GatewayPolicy = {
+    decideHost: ({ host, port }) => {
+      const intercept = host === 'meter.bench.test';
+      return { allow: true, rule: 'bench', host, port, intercept, interceptReason: intercept ? 'ai_metering' : null };
+    },
+    decidePath: () => ({ allow: true, rule: 'bench' }),
+    isDestinationAllowed: () => ({ allow: true }),
+  };
+  const ca = await createSandboxCa('sb-bench', systemClock);
+  const gw = await createHttpGateway({
+    sandboxId: 'sb-bench',
+    policy,
+    leafs: createLeafCache(ca, { clock: systemClock }),
+    upstream: {
+      extraCaPem: input.upstreamCaPem,
+      hostOverrides: {
+        'api.bench.test': `127.0.0.1:${input.httpsPort}`,
+        'meter.bench.test': `127.0.0.1:${input.httpsPort}`,
+        'sink.bench.test': `127.0.0.1:${input.sinkPort}`,
+      },
+    },
+    onEvent: () => {},
+    clock: systemClock,
+  });
+  // Reference ceiling: the barest Node relay (pipe both ways) on the same thread.
+  const relay = createNetServer((c) => {
+    const u = netConnect({ port: input.sinkPort, host: '127.0.0.1', noDelay: true });
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+    c.pipe(u);
+    u.pipe(c);
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  parentPort!.postMessage({ port: (gw.address as { port: number }).port, relayPort: (relay.address() as AddressInfo).port, caPem: ca.certPem });
+}
+
+const REQUEST = 'GET /ping HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n';
+
+function once(s: Socket, ev: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    s.once(ev, () => resolve());
+    s.once('error', reject);
+  });
+}
+
+async function openTunnel(proxyPort: number, host: string, port: number): Promise<Socket> {
+  const s = netConnect({ port: proxyPort, host: '127.0.0.1', noDelay: true });
+  await once(s, 'connect');
+  s.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      buf += d.toString('latin1');
+      if (!buf.includes('\r\n\r\n')) return;
+      s.off('data', onData);
+      s.pause();
+      if (buf.startsWith('HTTP/1.1 200')) resolve();
+      else reject(new Error(buf));
+    };
+    s.on('data', onData);
+  });
+  return s;
+}
+
+/** One new TLS connection + one request; returns elapsed ms. */
+async function tlsExchange(host: string, ca: string, socket: () => Promise<Socket>): Promise<number> {
+  const t0 = performance.now();
+  const raw = await socket();
+  const s: TLSSocket = tlsConnect({ socket: raw, servername: host, ca, ALPNProtocols: ['http/1.1'] });
+  await once(s, 'secureConnect');
+  s.write(REQUEST.replace('HOST', host));
+  let got = '';
+  await new Promise<void>((resolve, reject) => {
+    s.on('data', (d) => {
+      got += d;
+      if (got.includes('pong')) resolve();
+    });
+    s.on('error', reject);
+  });
+  const ms = performance.now() - t0;
+  s.destroy();
+  return ms;
+}
+
+const p50 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs the variants interleaved (so drift hits all alike) and returns each one's p50. */
+async function sample(n: number, fs: Array<() => Promise<number>>): Promise<number[]> {
+  for (let i = 0; i < Math.min(20, n); i++) for (const f of fs) await f(); // warm-up
+  const xs: number[][] = fs.map(() => []);
+  for (let i = 0; i < n; i++) for (const [j, f] of fs.entries()) xs[j]!.push(await f());
+  return xs.map(p50);
+}
+
+async function throughput(mb: number, socket: () => Promise<Socket>): Promise<number> {
+  const s = await socket();
+  s.resume();
+  const chunk = Buffer.alloc(1 << 16, 7);
+  const total = mb << 20;
+  const t0 = performance.now();
+  let sent = 0;
+  const done = new Promise<void>((resolve) => s.once('data', () => resolve())); // sink replies when it has all bytes
+  while (sent < total) {
+    sent += chunk.length;
+    if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+  }
+  await done;
+  const secs = (performance.now() - t0) / 1000;
+  s.destroy();
+  return mb / secs;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '300' }, mb: { type: 'string', default: '128' } } });
+  const n = Number(values.n);
+  const mb = Number(values.mb);
+  const upstreamCa: SandboxCa = await createSandboxCa('bench-upstream', systemClock);
+  const upLeafs = createLeafCache(upstreamCa, { clock: systemClock });
+  const ctxs = { api: await upLeafs.getSecureContext('api.bench.test'), meter: await upLeafs.getSecureContext('meter.bench.test') };
+  const origin = createHttpsServer({ SNICallback: (name, cb) => cb(null, name === 'meter.bench.test' ? ctxs.meter : ctxs.api) }, (_q, r) => {
+    r.writeHead(200, { 'content-type': 'text/plain' });
+    r.end('pong');
+  });
+  origin.keepAliveTimeout = 60_000;
+  const sink = createNetServer((s) => {
+    let got = 0;
+    s.on('data', (d) => {
+      got += d.length;
+      if (got >= mb << 20) s.write('done');
+    });
+    s.on('error', () => {});
+  });
+  await Promise.all([new Promise<void>((r) => origin.listen(0, '127.0.0.1', r)), new Promise<void>((r) => sink.listen(0, '127.0.0.1', r))]);
+  const httpsPort = (origin.address() as AddressInfo).port;
+  const sinkPort = (sink.address() as AddressInfo).port;
+  const worker = new Worker(new URL(import.meta.url), { workerData: { httpsPort, sinkPort, upstreamCaPem: upstreamCa.certPem } satisfies WorkerInput });
+  const { port: proxyPort, relayPort, caPem } = await new Promise<{ port: number; relayPort: number; caPem: string }>((r) => worker.once('message', r));
+
+  const direct = (port: number) => async (): Promise<Socket> => {
+    const s = netConnect({ port, host: '127.0.0.1', noDelay: true });
+    await once(s, 'connect');
+    return s;
+  };
+  const upCa = upstreamCa.certPem;
+  const [lDirect, lTunnel, lIntercept] = (await sample(n, [
+    () => tlsExchange('api.bench.test', upCa, direct(httpsPort)),
+    () => tlsExchange('api.bench.test', upCa, () => openTunnel(proxyPort, 'api.bench.test', 443)),
+    () => tlsExchange('meter.bench.test', caPem, () => openTunnel(proxyPort, 'meter.bench.test', 443)),
+  ])) as [number, number, number];
+  const rounds: number[][] = [[], [], []];
+  for (let i = 0; i < 3; i++) {
+    rounds[0]!.push(await throughput(mb, direct(sinkPort)));
+    rounds[1]!.push(await throughput(mb, direct(relayPort)));
+    rounds[2]!.push(await throughput(mb, () => openTunnel(proxyPort, 'sink.bench.test', 443)));
+  }
+  const [tDirect, tRelay, tTunnel] = rounds.map(p50) as [number, number, number];
+
+  const rows = [
+    ['new TLS connection + request, p50', `${lDirect.toFixed(3)} ms`, `${lTunnel.toFixed(3)} ms`, `+${(lTunnel - lDirect).toFixed(3)} ms`, '≤ +0.5 ms'],
+    ['intercepted (cached leaf), p50', `${lDirect.toFixed(3)} ms`, `${lIntercept.toFixed(3)} ms`, `+${(lIntercept - lDirect).toFixed(3)} ms`, '≤ +3 ms'],
+    ['tunnel throughput (median of 3)', `${tDirect.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${((tTunnel / tDirect) * 100).toFixed(1)} %`, '≥ 80 %'],
+    ['  reference: bare Node pipe relay', `${tDirect.toFixed(0)} MB/s`, `${tRelay.toFixed(0)} MB/s`, `${((tRelay / tDirect) * 100).toFixed(1)} %`, ''],
+    ['  gateway tunnel vs bare relay', `${tRelay.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${((tTunnel / tRelay) * 100).toFixed(1)} %`, ''],
+  ];
+  const head = ['measure', 'direct', 'via gateway', 'added / ratio', 'target'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(`gateway-http bench: n=${n} connections per latency row, ${mb} MB per throughput row, loopback`);
+  console.log(fmt(head));
+  for (const r of rows) console.log(fmt(r));
+  await worker.terminate();
+  origin.closeAllConnections();
+  origin.close();
+  sink.close();
+}
+
+if (isMainThread) await main();
+else await runGatewayWorker(workerData as WorkerInput);

@@ -1,0 +1,20 @@
+export { createHttpGateway } from './server.ts';
+export { MAX_REWRITE_BODY_BYTES } from './types.ts';
+export type {
+  ExchangeHook,
+  GatewayEvent,
+  GatewayHooks,
+  GatewayPolicy,
+  ExchangeInfo,
+  GithubGuard,
+  GithubRequest,
+  GithubVerdict,
+  HostDecision,
+  HostRequest,
+  HttpGateway,
+  HttpGatewayDeps,
+  HttpGatewayOptions,
+  HttpGatewayStats,
+  InterceptReason,
+  UpstreamOptions,
+} from './types.ts';

@@ -1,0 +1,121 @@
+/**
+ * Test helpers for the local substrate: a throwaway KM_HOME with a gateway dir, a spec
+ * factory, a collect-everything exec, and a disposable unprivileged user for running a test
+ * file again as non-root.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecOptions, SandboxSpec, Substrate } from '../index.ts';
+
+export interface Scratch {
+  kmHome: string;
+  gatewayDir: string;
+  spec(id: string, extra?: Partial<SandboxSpec>): SandboxSpec;
+  cleanup(): void;
+}
+
+export const TEST_CA = '-----BEGIN CERTIFICATE-----\nMIIBkmtestcertificate\n-----END CERTIFICATE-----\n';
+
+export function scratch(prefix = 'km-substrate-'): Scratch {
+  const kmHome = mkdtempSync(join(tmpdir(), prefix));
+  const gatewayDir = join(kmHome, 'gw');
+  mkdirSync(gatewayDir);
+  chmodSync(kmHome, 0o700);
+  chmodSync(gatewayDir, 0o755);
+  return {
+    kmHome,
+    gatewayDir,
+    spec: (id, extra = {}) => ({
+      id,
+      stateDir: join(kmHome, 'sandboxes', id),
+      gatewayDir,
+      env: { KM_TEST_VAR: 'from-profile' },
+      workingDir: '/workspace',
+      shell: '/bin/bash',
+      caPem: TEST_CA,
+      hostname: id,
+      privileged: false,
+      configFiles: [],
+      mounts: [],
+      ...extra,
+    }),
+    cleanup: () => rmSync(kmHome, { recursive: true, force: true }),
+  };
+}
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runIn(sub: Substrate, id: string, argv: string[], opts: ExecOptions & { input?: string } = {}): Promise<Ran> {
+  const h = await sub.exec(id, argv, opts);
+  let stdout = '';
+  let stderr = '';
+  h.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  h.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  h.stdin?.end(opts.input ?? '');
+  return { code: await h.exit, stdout, stderr };
+}
+
+/** Pids of processes whose real uid is `uid`. */
+function pidsOfUid(uid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const line = readFileSync(`/proc/${name}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:'));
+      if (Number(line?.split(/\s+/)[1]) === uid) out.push(Number(name));
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
+/**
+ * Creates a unique non-root user (root only). `remove()` first kills, by pid, every process
+ * still running as that user (sandboxes a crashed or timed-out child left behind), then
+ * deletes the user and its home.
+ */
+export function tempUser(): { name: string; uid: number; remove(): void } {
+  const name = `kmt${process.pid}${Math.floor(Math.random() * 1e4)}`.slice(0, 30);
+  const r = spawnSync('useradd', ['-m', name], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`useradd failed: ${r.stderr}`);
+  const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
+  return {
+    name,
+    uid,
+    remove: () => {
+      for (let round = 0; round < 5; round += 1) {
+        const pids = pidsOfUid(uid);
+        if (pids.length === 0) break;
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+        spawnSync('sleep', ['0.2']);
+      }
+      spawnSync('userdel', ['-r', '-f', name], { stdio: 'ignore' });
+    },
+  };
+}
+
+/** argv prefix that runs a command as `user` with its own groups. */
+export const asUser = (user: string): string[] => ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--'];
+
+/**
+ * A scratch dir under /var/tmp (an overlaid base dir, so masking is exercised) owned by the
+ * user, for a child run's TMPDIR / KM_SCRATCH_BASE; removed by the caller with rmSync.
+ */
+export function userScratch(uid: number): string {
+  const dir = mkdtempSync('/var/tmp/km-child-');
+  chownSync(dir, uid, uid);
+  return dir;
+}

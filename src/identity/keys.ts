@@ -1,7 +1,8 @@
 /**
- * Private mail keys on the host (SPEC §12.1): one JSON file per identity, mode 0600, in the
- * sandbox's state directory (`$KM_HOME/sandboxes/<id>`, never mounted into the sandbox) or,
- * for the operator, `$KM_HOME/operator`. kmd uses them on the identity's behalf.
+ * Private mail keys on the host (SPEC §12.1): one JSON file per identity, mode 0600, in kmd's
+ * own key directory (`$KM_HOME/keys/<id>`, 0700, beside the sandbox CA key; never mounted into
+ * the sandbox and not owned by the sandbox's host uid) or, for the operator,
+ * `$KM_HOME/operator`. kmd uses them on the identity's behalf.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import type { IdentityKeys } from '../mail/index.ts';
 export const KEYS_FILE = 'km-mail-keys.json';
 
 /** Where an identity's keys live under `kmHome`. */
-export const identityKeysDir = (kmHome: string, id: string): string => (id === 'operator' ? join(kmHome, 'operator') : join(kmHome, 'sandboxes', id));
+export const identityKeysDir = (kmHome: string, id: string): string => (id === 'operator' ? join(kmHome, 'operator') : join(kmHome, 'keys', id));
 
 export function writeIdentityKeys(dir: string, keys: IdentityKeys): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });

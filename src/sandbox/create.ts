@@ -14,6 +14,7 @@ import { durationSeconds, type Profile, type Substrate as SubstrateName } from '
 import type { SandboxRecord } from '../store/index.ts';
 import type { Substrate } from '../substrate/index.ts';
 import { sandboxPaths, writeSandboxFiles } from './files.ts';
+import { identityKeysDir, mailPolicyOf, provisionIdentity } from '../identity/index.ts';
 import { imageLayerDir, readImage } from './images.ts';
 import { runInitCommands } from './init.ts';
 import { overrideProfile } from './overrides.ts';
@@ -154,6 +155,14 @@ async function build(deps: SandboxServiceDeps, req: CreateRequest, prep: Prepare
   const paths = sandboxPaths(deps.kmHome, row.id);
   const ca = await createSandboxCa(row.id, deps.clock);
   writeSandboxFiles(paths, ca, { upstream: req.config.gateway, extraMeteringHosts: req.config.extraMeteringHosts });
+  const email = prep.profile.spec.email;
+  await provisionIdentity(deps.store, identityKeysDir(deps.kmHome, row.id), {
+    sandboxId: row.id,
+    alias: email.alias ?? null,
+    emailAddress: row.emailAddress ?? '',
+    policy: mailPolicyOf(email),
+    clock: deps.clock,
+  });
   progress({ type: 'step', message: 'opening the gateway' });
   await deps.gateways.open(row);
   progress({ type: 'step', message: `building the sandbox on ${prep.substrate.name}` });

@@ -4,6 +4,7 @@
  * `invalid_state`), the lock is checked atomically with it for every caller (§17.2), and
  * messages say what actually changed.
  */
+import { removeIdentity } from '../identity/index.ts';
 import { formatDuration, formatRemaining } from '../core/duration.ts';
 import { KmError } from '../core/errors.ts';
 import { durationSeconds, type Profile } from '../profile/index.ts';
@@ -126,8 +127,7 @@ export async function destroySandbox(deps: SandboxServiceDeps, s: SandboxRecord,
   const sub = deps.substrates[s.substrate];
   if (sub) await sub.destroy(s.id);
   removeSandboxFiles(sandboxPaths(deps.kmHome, s.id));
-  await deps.store.deleteMailbox(s.id).catch(() => 0);
-  await deps.store.deleteIdentity(s.id).catch(() => false);
+  await removeIdentity(deps.store, deps.kmHome, s.id);
   const rec = await deps.store.transition(s.id, ['destroying'], 'destroyed', { statusReason: o.reason ?? null, expiresAtMs: s.expiresAtMs }, { atMs: deps.clock.now() });
   await deps.events.lifecycle(s.id, 'destroyed', o.actor ?? 'operator', { from: s.status, ...(o.reason ? { reason: o.reason } : {}) });
   if (o.purge) await deps.store.purgeSandbox(s.id);

@@ -6,5 +6,5 @@ export { createInternalApi, listenInternalApi, type InternalApiDeps, type Intern
 export { createInternalApiManager, gatewaySocketPath, INTERNAL_SOCKET, type InternalApiManager, type InternalApiManagerDeps } from './manager.ts';
 export { kmInternalDaemonService } from './daemon-service.ts';
 
-/** The sandbox-side mail client (POSIX sh + curl); make it available inside sandboxes (e.g. read-only at /usr/local/bin/km-mail). */
-export const KM_MAIL_SCRIPT: string = new URL('../../bin/km-mail', import.meta.url).pathname;
+/** The sandbox-side mail client (POSIX sh + curl), mounted read-only into every sandbox on its PATH. */
+export { KM_MAIL_SCRIPT, SANDBOX_BIN_DIR, SANDBOX_BIN_MOUNT } from './paths.ts';

@@ -11,7 +11,7 @@ import { mailKit, type MailKit } from '../mail/test-kit.ts';
 import { createOtlpReceiver } from '../telemetry/index.ts';
 import { createInternalApi, listenInternalApi } from './index.ts';
 
-const KM_MAIL = join(import.meta.dirname, '../../bin/km-mail');
+const KM_MAIL = join(import.meta.dirname, '../../sandbox-bin/km-mail');
 
 async function serve(t: TestContext, k: MailKit, sandboxId: string, label: string) {
   const dir = await mkdtemp(join(tmpdir(), 'km-int-'));

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { cannotRunSandboxes, lifecycleEnv, type Env } from './lifecycle-support.ts';
 
 const skip = cannotRunSandboxes();
-const KM_MAIL = resolve(import.meta.dirname, '../../bin/km-mail');
+// On the sandbox's PATH (the read-only /opt/km/bin mount), not a host path.
+const KM_MAIL = 'km-mail';
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -94,7 +94,7 @@ export function writeEtcFiles(paths: StatePaths, input: EtcInput): void {
 
 const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
 const NO_PROXY = 'localhost,127.0.0.1,::1,km.internal';
-const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/km/bin';
 
 /** The environment every process in the sandbox gets (SPEC §9.4, §5). */
 export function sandboxEnv(spec: { env: Record<string, string>; shell: string; hostname: string }, root: boolean): Record<string, string> {

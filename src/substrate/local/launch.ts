@@ -99,7 +99,7 @@ function bwrapArgs(input: LaunchInput, src: Sources, usernsFd: number | null): s
   for (const c of SETUP_CAPS) args.push('--cap-add', c);
   args.push('--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/run', '--dir', `${SETUP}/root`);
   for (const b of src.binds) args.push(...b);
-  args.push('--clearenv', '--setenv', 'PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  args.push('--clearenv', '--setenv', 'PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/km/bin');
   args.push('--info-fd', '4', '--', '/bin/bash', `${SETUP}/state/init.sh`);
   return args;
 }
@@ -179,7 +179,7 @@ export async function launch(input: LaunchInput): Promise<RuntimeRecord> {
     const child = spawn(argv[0] as string, argv.slice(1), {
       detached: true,
       stdio: ['ignore', logFd, logFd, 'pipe', 'pipe', ...fds],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/km/bin' },
     });
     const status = child.stdio[3] as Readable;
     const info = child.stdio[4] as Readable;

@@ -17,6 +17,9 @@ import { createHttpGateway, type GatewayEvent, type GatewayHooks, type HttpGatew
 import { createLeafCache, type SandboxCa } from './tls/index.ts';
 
 /** Socket names inside `gatewayDir` (what the local substrate's bridges connect to). */
+/** kmd's per-sandbox `km.internal` listener, created by kmd (not the gateway) in the same dir. */
+export const KMD_INTERNAL_SOCKET = 'kmd-internal.sock';
+
 export const GATEWAY_SOCKETS = {
   proxy: 'proxy.sock',
   dns: 'dns.sock',
@@ -69,6 +72,8 @@ export interface SandboxGateway {
   stats(): { proxy: HttpGatewayStats; transparent: HttpGatewayStats; allowed: number; denied: number; lastActivityAtMs: number | null };
   /** Writes out events still buffered. */
   flush(): void;
+  /** New leaves are signed by `ca` (renewal); cached leaves of the older CA age out. */
+  setCa(ca: SandboxCa): void;
   close(): Promise<void>;
 }
 
@@ -137,6 +142,9 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
 
   const dnsUps = dnsUpstreams(o.config, o.resolvConf ?? readResolvConf());
   const upstream = upstreamOptions(o.config, dnsUps, o.internalAddress);
+  // km.internal through the proxy reaches the same per-sandbox kmd socket as the in-sandbox
+  // 127.0.0.2:80 bridge, so kmd learns the caller from the socket, never from the request.
+  if (!o.internalAddress) upstream.internalSocket = join(o.gatewayDir, KMD_INTERNAL_SOCKET);
   const policy = {
     decideHost: (req: { host: string; port: number; scheme?: 'http' | 'https' }) => decideHost(o.policy, req),
     decidePath: (host: string, method: string, path: string) => decidePath(o.policy, host, method, path),
@@ -176,6 +184,7 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
       gatewayDir: o.gatewayDir,
       stats: () => ({ proxy: proxy.stats(), transparent: transparent.stats(), allowed, denied, lastActivityAtMs }),
       flush,
+      setCa: (ca) => leafs.setCa(ca),
       async close() {
         if (closed) return;
         closed = true;

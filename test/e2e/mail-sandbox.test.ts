@@ -46,6 +46,11 @@ test('km-mail and OTLP from inside a sandbox go to kmd as that sandbox', { skip:
   });
   assert.deepEqual([identity.alias, identity.allowed_senders], ['build.web', ['self']]);
   await eventually('km.internal', async () => ((await exec(e, 'curl -fsS http://km.internal/healthz')).code === 0 ? true : undefined));
+  // Through the HTTP proxy too (clients that ignore NO_PROXY): same socket, same identity; a
+  // sandbox id the client claims is replaced by the gateway.
+  const viaProxy = await exec(e, `curl -fsS --noproxy '' -x http://127.0.0.1:3128 -H 'x-km-sandbox: sb-00000000' -H 'accept: application/json' http://km.internal/healthz`);
+  assert.equal(viaProxy.code, 0, viaProxy.stderr);
+  assert.equal((JSON.parse(viaProxy.stdout) as { sandbox_id: string }).sandbox_id, identity.id);
 
   const sent = await e.km(['email', 'send', '--to', 'demo', '--subject', 'task', '--text', 'run the tests']);
   assert.equal(sent.code, 0, sent.stderr);

@@ -66,13 +66,13 @@ export function outgoingHeaders(ctx: Ctx, x: Exchange, raw: string[], keepUpgrad
 
 export function upstreamRequest(ctx: Ctx, x: Exchange, target: Target, headers: string[], pooled: boolean): ClientRequest {
   const base = {
-    host: target.address,
-    port: target.port,
+    ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.address, port: target.port }),
     method: x.method,
     path: x.path,
     headers,
     setHost: false,
   };
+  if (target.socketPath) return httpRequest({ ...base, agent: false });
   if (x.scheme === 'http') return httpRequest({ ...base, agent: pooled || target.viaParent ? ctx.upstream.agentFor(target, false) : false });
   const host = x.host ?? '';
   const options: HttpsRequestOptions & ConnectionOptions = {

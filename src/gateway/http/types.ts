@@ -101,6 +101,8 @@ export interface UpstreamOptions {
   proxy?: string;
   /** Names that bypass the parent proxy (NO_PROXY style: `*`, `name`, `.suffix`). */
   proxyBypass?: string[];
+  /** kmd's per-sandbox `km.internal` listener (a unix socket): requests for km.internal go there. */
+  internalSocket?: string;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface Target {
   answers: string[];
   /** Dialled through the operator's parent proxy. */
   viaParent: boolean;
+  /** A unix socket to reach instead of `address:port` (kmd's `km.internal` listener). */
+  socketPath?: string;
 }
 
 export interface UpstreamFailure {
@@ -66,6 +68,9 @@ export function createUpstream(policy: GatewayPolicy, opts: UpstreamOptions, con
   const parentAgents = parent ? createParentAgents(parent, connectTimeoutMs) : null;
 
   async function resolveTarget(name: string, port: number): Promise<TargetResult> {
+    if (name === 'km.internal' && opts.internalSocket) {
+      return { ok: true, target: { address: 'km.internal', port, override: true, answers: [], viaParent: false, socketPath: opts.internalSocket } };
+    }
     const o = overrides.get(name);
     if (o) return { ok: true, target: { address: o.ip, port: o.port ?? port, override: true, answers: [o.ip], viaParent: false } };
     if (parent && !bypassesParent(parent, name)) {
@@ -97,7 +102,7 @@ export function createUpstream(policy: GatewayPolicy, opts: UpstreamOptions, con
   function dial(target: Target, timeoutMs: number): Promise<Socket> {
     if (target.viaParent && parent) return dialViaParent(parent, target.address, target.port, timeoutMs);
     return new Promise((resolveDial, reject) => {
-      const s = netConnect({ host: target.address, port: target.port, noDelay: true });
+      const s = target.socketPath ? netConnect({ path: target.socketPath }) : netConnect({ host: target.address, port: target.port, noDelay: true });
       const timer = setTimeout(() => {
         s.destroy();
         reject(Object.assign(new Error(`connect to ${target.address}:${target.port} timed out`), { code: 'KM_TIMEOUT' }));

@@ -147,6 +147,7 @@ test('force push is refused unless allowForcePush', async () => {
   useGuard({ allowForcePush: true });
   await git(['push', '-q', '--force', 'origin', 'main'], { cwd: dir, home });
   assert.equal(await revParse(apiBare, 'refs/heads/main', home), rewritten);
+  assert.equal(updatesOf(lastPush())[0]?.kind, 'force', 'allowed force pushes are still recorded as force');
 });
 
 test('deletion is refused unless allowRefDeletion', async () => {

@@ -146,6 +146,9 @@ test('force pushes: refused unless proven fast-forward or allowed', async () => 
   const allowed = await check({ ...policy, allowForcePush: true }, force);
   assert.ok(allowed.action === 'forward');
   assert.deepEqual(await buffer(allowed.body), force);
+  // allowed, yet still classified (learn mode records force pushes)
+  const allowedUpdate = ((allowed.event.detail as { updates: Array<{ kind: string; decision: string; rule: string }> }).updates[0]);
+  assert.deepEqual([allowedUpdate?.kind, allowedUpdate?.decision, allowedUpdate?.rule], ['force', 'allow', 'sourceAccess.github.allowForcePush']);
 
   // empty pack: only the upstream can prove it
   const empty = commandsBody([[ROOT, CHILD, 'refs/heads/main']], CAPS, buildPack([]));

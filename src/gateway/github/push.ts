@@ -104,7 +104,7 @@ async function inspectPack(reader: BodyReader, start: number, hashLen: number, u
 
 async function settleForcePushes(input: PushInput, commands: RefUpdateCommand[], verdicts: UpdateVerdict[], packStart: number): Promise<Record<string, unknown> | null> {
   const idx = verdicts.flatMap((v, i) => (v.kind === 'update' ? [i] : []));
-  if (idx.length === 0 || input.policy.allowForcePush) return null;
+  if (idx.length === 0) return null;
   const updates = idx.map((i) => commands[i] as RefUpdateCommand);
   const hashLen = (updates[0] as RefUpdateCommand).oldOid.length / 2;
   const scan = await inspectPack(input.reader, packStart, hashLen, updates, input.maxPackBytes ?? MAX_PACK_INSPECTION_BYTES);
@@ -116,6 +116,11 @@ async function settleForcePushes(input: PushInput, commands: RefUpdateCommand[],
     const v = verdicts[i] as UpdateVerdict;
     v.fast_forward = p.via;
     if (p.proven) continue;
+    // Allowed force pushes are still classified (learn mode records them, SPEC §7).
+    if (input.policy.allowForcePush) {
+      verdicts[i] = { ...v, kind: 'force', rule: 'sourceAccess.github.allowForcePush' };
+      continue;
+    }
     verdicts[i] = {
       ...v, kind: 'force', decision: 'deny', rule: 'sourceAccess.github.allowForcePush', reason: 'km: force push not allowed',
       message: `km: push refused: ${u.ref} is not a fast-forward${p.via === 'unknown' ? ' (could not be proven one)' : ''} and allowForcePush is false`,

@@ -1,9 +1,11 @@
 /** Builds the real DoctorContext and fixers for `km doctor` (and the substrate probes of `km info`). */
-import { chmod } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, readFile } from 'node:fs/promises';
 import { resolveStateDir, stateFiles } from '../config/index.ts';
 import { isKmError } from '../core/errors.ts';
 import { clearStaleFiles, ensureDaemon, stopDaemon } from '../daemon/index.ts';
-import { probeDaemon, probeSqliteStore, realHost, runCommand, type ConfigProbe, type DoctorContext, type Fixers, type StoreProbe } from '../doctor/index.ts';
+import { probeDaemon, probeSqliteStore, realHost, runCommand, type CaSummary, type ConfigProbe, type DoctorContext, type Fixers, type SandboxSummary, type StoreProbe } from '../doctor/index.ts';
 import { loadConfigView, type ConfigView } from './config-view.ts';
 import { KM_VERSION } from './version.ts';
 
@@ -35,6 +37,7 @@ export function doctorContext(opts: { env: NodeJS.ProcessEnv; cwd: string; nowMs
     }
     return probeSqliteStore(v?.store.location ?? stateFiles(stateDir).database);
   };
+  const storeOnce = once(store);
   return {
     env: opts.env,
     stateDir,
@@ -45,10 +48,54 @@ export function doctorContext(opts: { env: NodeJS.ProcessEnv; cwd: string; nowMs
     run: runCommand,
     host: realHost,
     daemon: once(() => probeDaemon(stateDir)),
-    store: once(store),
+    store: storeOnce,
     config: once(() => configProbe(view)),
-    cas: async () => undefined,
+    cas: async () => sandboxCas(stateDir, (await storeOnce()).sandboxes),
+    processes: (sandboxes) => substrateStatuses(stateDir, sandboxes),
   };
+}
+
+/** The signing CA of every sandbox the store lists (undefined when none has one on disk). */
+async function sandboxCas(stateDir: string, sandboxes: readonly SandboxSummary[]): Promise<CaSummary[] | undefined> {
+  const { sandboxPaths } = await import('../sandbox/index.ts');
+  const out: CaSummary[] = [];
+  for (const s of sandboxes) {
+    const pem = await readFile(sandboxPaths(stateDir, s.id).caCert, 'utf8').catch(() => undefined);
+    if (pem === undefined) continue;
+    try {
+      out.push({ sandboxId: s.id, notAfterMs: Date.parse(new X509Certificate(pem).validTo) });
+    } catch {
+      out.push({ sandboxId: s.id, notAfterMs: 0 });
+    }
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+/** Asks the local substrate about each local sandbox (a missing state dir is `missing`). */
+async function substrateStatuses(stateDir: string, sandboxes: readonly SandboxSummary[]): Promise<Record<string, string>> {
+  const local = sandboxes.filter((s) => (s.substrate ?? 'local') === 'local');
+  if (local.length === 0) return {};
+  const [{ createLocalSubstrate }, { sandboxPaths }] = await Promise.all([import('../substrate/index.ts'), import('../sandbox/index.ts')]);
+  const substrate = createLocalSubstrate({ kmHome: stateDir });
+  const out: Record<string, string> = {};
+  try {
+    for (const s of local) {
+      const dir = sandboxPaths(stateDir, s.id).stateDir;
+      if (!existsSync(dir)) {
+        out[s.id] = 'missing';
+        continue;
+      }
+      try {
+        await substrate.adopt(s.id, dir);
+        out[s.id] = await substrate.status(s.id);
+      } catch {
+        // Unreadable state (e.g. a root kmd's files): say nothing rather than guess.
+      }
+    }
+  } finally {
+    await substrate.close();
+  }
+  return out;
 }
 
 export function doctorFixers(env: NodeJS.ProcessEnv): Fixers {

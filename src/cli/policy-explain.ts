@@ -1,37 +1,59 @@
 /**
  * `km policy explain <profile|sb> <host|url> [--method M] [--json]` (SPEC §3.7): resolve the
- * profile, compile its policy with the operator's metering hosts and overrides, and show
+ * profile (or a sandbox's stored resolved profile and gateway settings), compile its policy with the operator's metering hosts and overrides, and show
  * the decision for one destination without sending anything. Exit 0 for either decision.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { loadOperatorConfig, profileSearchPaths } from '../config/index.ts';
+import { loadOperatorConfig, profileSearchPaths, sqliteStorePath } from '../config/index.ts';
 import { formatDiagnostic } from '../core/diagnostics.ts';
-import { KmError } from '../core/errors.ts';
-import { compilePolicy, explain, explainJson, parseExplainTarget, renderExplain } from '../policy/index.ts';
-import { builtinProfiles, createFsReader, resolveProfile } from '../profile/index.ts';
+import { isKmError, KmError } from '../core/errors.ts';
+import { compilePolicy, explain, explainJson, parseExplainTarget, renderExplain, type CompiledPolicy } from '../policy/index.ts';
+import { builtinProfiles, createFsReader, resolveProfile, type Profile } from '../profile/index.ts';
+import { readGatewaySettings, resolveSandboxRef, sandboxPaths } from '../sandbox/index.ts';
+import { openSqliteStore, type SandboxRecord } from '../store/index.ts';
 import { colors, writeJson } from './output.ts';
 import type { CommandContext, CommandModule } from './spec.ts';
 
 const METHOD = /^[A-Za-z]{1,16}$/;
 
-/** True when `ref` names a profile file, a profile in the search paths, or a built-in. */
-function isProfileRef(ref: string, cwd: string, searchPaths: readonly string[]): boolean {
-  if (ref.startsWith('builtin:')) return true;
-  if (ref.includes('/') || /\.ya?ml$/.test(ref)) return existsSync(resolve(cwd, ref));
-  if (searchPaths.some((d) => existsSync(resolve(d, `${ref}.yaml`)) || existsSync(resolve(d, `${ref}.yml`)))) return true;
-  return builtinProfiles().some((b) => b.name === ref);
+type Config = Awaited<ReturnType<typeof loadOperatorConfig>>;
+
+/** True when `ref` is written as a path (has a slash or a YAML extension) and the file exists. */
+const isExistingFile = (ref: string, cwd: string): boolean =>
+  !ref.startsWith('builtin:') && (ref.includes('/') || /\.ya?ml$/.test(ref)) && existsSync(resolve(cwd, ref));
+
+/**
+ * A sandbox named by `ref` (id, alias or number, destroyed ones included), or undefined when
+ * there is no store yet or nothing matches. Opening the store never creates it.
+ */
+async function sandboxFor(ctx: CommandContext, loaded: Config, ref: string): Promise<SandboxRecord | undefined> {
+  const path = sqliteStorePath(loaded.config, { stateDir: loaded.stateDir, cwd: ctx.cwd, env: ctx.env });
+  if (!existsSync(path)) return undefined;
+  const store = await openSqliteStore(path, { clock: ctx.clock });
+  try {
+    return await resolveSandboxRef(store, ref, { allowDestroyed: true });
+  } catch (e) {
+    if (isKmError(e) && (e.code === 'not_found' || e.code === 'usage')) return undefined;
+    throw e;
+  } finally {
+    await store.close();
+  }
 }
 
-async function compileFor(ctx: CommandContext, ref: string) {
-  const { config, stateDir } = await loadOperatorConfig({ env: ctx.env, cwd: ctx.cwd });
-  const searchPaths = profileSearchPaths(config, { stateDir, cwd: ctx.cwd, env: ctx.env });
-  if (!isProfileRef(ref, ctx.cwd, searchPaths)) {
-    throw new KmError('not_found', `"${ref}" is neither a profile file, a profile in ${searchPaths.join(' or ')}, nor a built-in profile`, {
-      hint: 'give a profile file or name (km profile list shows them); explaining a sandbox\'s policy by reference is not available in this version',
-    });
-  }
+/** The sandbox's stored resolved profile with the gateway settings it was created with. */
+function compileForSandbox(s: SandboxRecord, loaded: Config): CompiledPolicy {
+  const settings = readGatewaySettings(sandboxPaths(loaded.stateDir, s.id));
+  return compilePolicy((s.profile as Profile).spec, {
+    sandboxId: s.id,
+    extraMeteringHosts: settings?.extraMeteringHosts ?? loaded.config.metering.extra_hosts,
+    hostOverrides: settings?.upstream.hostOverrides ?? loaded.config.gateway.host_overrides,
+  });
+}
+
+function compileForProfile(ctx: CommandContext, loaded: Config, ref: string, searchPaths: string[]): CompiledPolicy {
+  const { config } = loaded;
   const r = resolveProfile(ref, {
     cwd: ctx.cwd,
     searchPaths,
@@ -45,13 +67,34 @@ async function compileFor(ctx: CommandContext, ref: string) {
     const n = r.errors.length;
     throw new KmError('profile_invalid', `${ref} is invalid (${n} error${n === 1 ? '' : 's'})`, { hint: `fix the lines above; check with km validate ${ref}` });
   }
-  const { profile } = r.resolved;
-  return compilePolicy(profile.spec, {
+  return compilePolicy(r.resolved.profile.spec, {
     // Hints name the command to re-check with, so they name what the user typed.
     sandboxId: ref,
     extraMeteringHosts: config.metering.extra_hosts,
     hostOverrides: config.gateway.host_overrides,
   });
+}
+
+/** True when `ref` names a profile in the search paths or a built-in. */
+function isProfileName(ref: string, searchPaths: readonly string[]): boolean {
+  if (ref.startsWith('builtin:')) return true;
+  if (searchPaths.some((d) => existsSync(resolve(d, `${ref}.yaml`)) || existsSync(resolve(d, `${ref}.yml`)))) return true;
+  return builtinProfiles().some((b) => b.name === ref);
+}
+
+/** Precedence (documented in the help): an existing file, then a sandbox reference, then a profile name. */
+async function compileFor(ctx: CommandContext, ref: string): Promise<CompiledPolicy> {
+  const loaded = await loadOperatorConfig({ env: ctx.env, cwd: ctx.cwd });
+  const searchPaths = profileSearchPaths(loaded.config, { stateDir: loaded.stateDir, cwd: ctx.cwd, env: ctx.env });
+  if (isExistingFile(ref, ctx.cwd)) return compileForProfile(ctx, loaded, ref, searchPaths);
+  const sandbox = await sandboxFor(ctx, loaded, ref);
+  if (sandbox) return compileForSandbox(sandbox, loaded);
+  if (!isProfileName(ref, searchPaths)) {
+    throw new KmError('not_found', `"${ref}" is neither a profile file, a sandbox (id, alias or number), a profile in ${searchPaths.join(' or ')}, nor a built-in profile`, {
+      hint: 'give a profile file or name (km profile list) or a sandbox (km list)',
+    });
+  }
+  return compileForProfile(ctx, loaded, ref, searchPaths);
 }
 
 export const policyExplainCommand: CommandModule = {

@@ -41,6 +41,27 @@ export function renderList(items: readonly SandboxJson[], nowMs: number, wide: b
   return table([head, ...rows]);
 }
 
+function caText(s: SandboxStatusJson): string {
+  if (!s.ca) return '-';
+  const prev = s.ca.previous.map((p) => `; also trusted: sha256 ${p.fingerprint_sha256} until ${p.not_after}`).join('');
+  return `sha256 ${s.ca.fingerprint_sha256}, expires ${s.ca.not_after}${prev}`;
+}
+
+function activityText(s: SandboxStatusJson): string {
+  const kinds = Object.entries(s.last_activity).filter(([, at]) => at !== null).map(([k, at]) => `${k} ${at}`);
+  return `${s.last_activity_at ?? '-'}${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}`;
+}
+
+function limitsText(l: SandboxStatusJson['limits']): string {
+  if (!l) return 'none (no runtime.instanceType)';
+  const parts = [
+    l.cpus !== null ? `${l.cpus} cpu` : '',
+    l.memory_bytes !== null ? `${Math.round(l.memory_bytes / 1024 ** 2)} MiB memory` : '',
+    l.pids !== null ? `${l.pids} pids` : '',
+  ].filter(Boolean);
+  return parts.join(', ');
+}
+
 export function renderStatus(s: SandboxStatusJson): string {
   const lines: Array<[string, string]> = [
     ['sandbox', `${s.id}${s.alias ? ` (${s.alias}, #${s.number})` : ` (#${s.number})`}`],
@@ -53,9 +74,13 @@ export function renderStatus(s: SandboxStatusJson): string {
     ['enforcement', `${s.enforcement.requested} requested, ${s.enforcement.effective ?? '-'} effective`],
     ['budget', `${s.budget.state}: ai ${money(s.budget.ai)}, compute ${money(s.budget.compute)}`],
     ['email', s.email_address ?? '-'],
-    ['ca', s.ca ? `sha256 ${s.ca.fingerprint_sha256}, expires ${s.ca.not_after}` : '-'],
+    ['ca', caText(s)],
     ['gateway', s.gateway ? `open: ${s.gateway.allowed} allowed, ${s.gateway.denied} denied, last ${s.gateway.last_activity_at ?? '-'}` : 'closed'],
-    ['last activity', s.last_activity_at ?? '-'],
+    ['last activity', activityText(s)],
+    ['agent runs', s.active_runs.length === 0 ? 'none active' : s.active_runs.map((r) => `${r.run_id} ${r.agent} ${r.status}`).join(', ')],
+    ['learn', s.learn.recording ? `recording (${s.learn.session_id})` : s.learn.session_id ? `not recording (last ${s.learn.session_id})` : 'not recording'],
+    ['mounts', s.mounts.length === 0 ? '-' : s.mounts.map((m) => `${m.host_path} -> ${m.path}${m.read_only ? ' (ro)' : ''}`).join(', ')],
+    ['limits', limitsText(s.limits)],
   ];
   const w = Math.max(...lines.map(([k]) => k.length)) + 2;
   return lines.map(([k, v]) => `${`${k}:`.padEnd(w)}${v}`).join('\n') + '\n';

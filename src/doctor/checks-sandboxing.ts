@@ -98,14 +98,35 @@ export const socatCheck: Check = {
 };
 
 const AGENTS = ['claude', 'codex', 'goose'] as const;
+/** The PATH every sandbox process gets (SPEC §9.4); the host's / is the default base. */
+const SANDBOX_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
-async function onPath(ctx: DoctorContext, name: string): Promise<string | undefined> {
-  for (const dir of (ctx.env.PATH ?? '').split(':')) {
+async function onPath(ctx: DoctorContext, name: string, dirs: readonly string[]): Promise<string | undefined> {
+  for (const dir of dirs) {
     if (dir === '') continue;
     const candidate = `${dir.replace(/\/$/, '')}/${name}`;
     if (await ctx.host.executable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** Directories hidden inside every local sandbox (SPEC §9.1): state dir, homes, /root, /tmp, /run. */
+function hiddenDirs(ctx: DoctorContext): string[] {
+  return ['/root', '/home', '/tmp', '/run', ctx.stateDir, ctx.env.HOME ?? ''].filter((d) => d !== '' && d !== '/').map((d) => d.replace(/\/$/, ''));
+}
+
+/** Where a sandbox finds `name`, or why it cannot (on the operator's PATH only, or a link into a hidden dir). */
+async function visibility(ctx: DoctorContext, name: string): Promise<{ seen: boolean; note: string | null }> {
+  const hidden = hiddenDirs(ctx);
+  const under = (p: string): string | undefined => hidden.find((d) => p === d || p.startsWith(`${d}/`));
+  const inside = await onPath(ctx, name, SANDBOX_PATH);
+  if (inside) {
+    const target = (await ctx.host.realPath?.(inside)) ?? inside;
+    const dir = under(target);
+    return dir ? { seen: false, note: `${inside} links into ${dir}, which sandboxes cannot see` } : { seen: true, note: null };
+  }
+  const host = await onPath(ctx, name, (ctx.env.PATH ?? '').split(':'));
+  return { seen: false, note: host ? `${host} is outside the sandbox PATH (${SANDBOX_PATH.join(':')})` : null };
 }
 
 export const agentClisCheck: Check = {
@@ -114,10 +135,18 @@ export const agentClisCheck: Check = {
     if ((await ctx.store()).sandboxes.length === 0) return skip('no sandboxes yet');
     const found: string[] = [];
     const absent: string[] = [];
-    for (const a of AGENTS) ((await onPath(ctx, a)) ? found : absent).push(a);
-    if (found.length === 0) return warn(`none of ${AGENTS.join(', ')} is on PATH, so sandboxes cannot run agents`, 'install an agent CLI, e.g. npm install -g @anthropic-ai/claude-code');
+    const notes: string[] = [];
+    for (const a of AGENTS) {
+      const v = await visibility(ctx, a);
+      (v.seen ? found : absent).push(a);
+      if (v.note) notes.push(v.note);
+    }
+    const why = notes.length > 0 ? ` (${notes.join('; ')})` : '';
+    if (found.length === 0) {
+      return warn(`none of ${AGENTS.join(', ')} is visible to sandboxes${why}, so they cannot run agents`, 'install an agent CLI system-wide (e.g. into /usr/local/bin: sudo npm install -g @anthropic-ai/claude-code)');
+    }
     if (absent.length === 0) return pass(`found ${found.join(', ')}`);
-    return pass(`found ${found.join(', ')}; not found: ${absent.join(', ')}`);
+    return pass(`found ${found.join(', ')}; not visible to sandboxes: ${absent.join(', ')}${why}`);
   },
 };
 

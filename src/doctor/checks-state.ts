@@ -1,5 +1,5 @@
 /** Checks of km itself: Node, config, state directory, store, daemon, disk, sandboxes. */
-import { fail, pass, skip, warn, type Check, type DoctorContext } from './types.ts';
+import { fail, pass, skip, warn, type CaSummary, type Check, type DoctorContext, type SandboxSummary } from './types.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -98,22 +98,34 @@ export const diskSpaceCheck: Check = {
 
 const NO_SANDBOXES = 'no sandboxes yet';
 
+/** Expired and still up, unless the policy keeps it (retain, locked) or already applied (stop). */
+function notTornDown(b: SandboxSummary, nowMs: number): boolean {
+  if (b.expiresAtMs === null || b.expiresAtMs >= nowMs - TEARDOWN_GRACE_MS) return false;
+  if (!['creating', 'running', 'paused', 'stopped'].includes(b.status)) return false;
+  if (b.locked === true || b.teardownPolicy === 'retain') return false;
+  return !(b.teardownPolicy === 'stop' && (b.status === 'stopped' || b.status === 'paused'));
+}
+
+const LIVE = new Set(['running', 'paused']);
+
 export const staleSandboxesCheck: Check = {
   name: 'stale-sandboxes',
   async run(ctx) {
     const s = await ctx.store();
     if (!s.ok && s.exists) return skip('the store is not readable (see store)');
     if (s.sandboxes.length === 0) return skip(NO_SANDBOXES);
-    const expired = s.sandboxes.filter((b) => b.status !== 'destroying' && b.expiresAtMs !== null && b.expiresAtMs < ctx.nowMs - TEARDOWN_GRACE_MS);
+    const seen = ctx.processes ? await ctx.processes(s.sandboxes.filter((b) => LIVE.has(b.status))) : {};
+    const expired = s.sandboxes.filter((b) => notTornDown(b, ctx.nowMs));
     const failed = s.sandboxes.filter((b) => b.status === 'failed' && b.updatedAtMs < ctx.nowMs - DAY_MS);
-    const lost = s.sandboxes.filter((b) => b.status === 'lost');
+    const gone = s.sandboxes.filter((b) => b.status === 'lost' || (LIVE.has(b.status) && (seen[b.id] === 'stopped' || seen[b.id] === 'missing')));
+    const goneText = (b: SandboxSummary): string => (b.status === 'lost' ? `${b.id} (lost)` : `${b.id} (${b.status}, substrate: ${seen[b.id]})`);
     const problems = [
       expired.length ? `expired but not torn down: ${expired.map((b) => b.id).join(', ')}` : '',
       failed.length ? `failed over a day ago: ${failed.map((b) => b.id).join(', ')}` : '',
-      lost.length ? `processes gone: ${lost.map((b) => b.id).join(', ')}` : '',
+      gone.length ? `processes gone: ${gone.map(goneText).join(', ')}` : '',
     ].filter(Boolean);
     if (problems.length === 0) return pass(`${s.sandboxes.length} sandbox(es), none stale`);
-    return warn(problems.join('; '), 'destroy them with `km destroy <sb>`, or check that kmd is running (it tears down expired sandboxes)');
+    return warn(problems.join('; '), 'destroy them with `km destroy <sb>` (or `km resume <sb>` one whose processes are gone), and check that kmd is running: it tears down expired sandboxes');
   },
 };
 
@@ -126,6 +138,7 @@ export const caExpiryCheck: Check = {
     if (cas === undefined) return skip('no sandbox CAs are stored on this install');
     const soon = cas.filter((c) => c.notAfterMs < ctx.nowMs + CA_WARN_MS);
     if (soon.length === 0) return pass(`${cas.length} sandbox CA(s), none expiring within 7 days`);
-    return warn(`sandbox CA(s) expiring within 7 days: ${soon.map((c) => c.sandboxId).join(', ')}`, 'kmd renews CAs automatically while running; make sure it is running (`km daemon status`)');
+    const text = (c: CaSummary): string => `${c.sandboxId} (${c.notAfterMs <= ctx.nowMs ? 'expired' : 'expires'} ${new Date(c.notAfterMs).toISOString().replace('.000Z', 'Z')})`;
+    return warn(`sandbox CA(s) expiring within 7 days: ${soon.map(text).join(', ')}`, 'kmd renews CAs 14 days before expiry while it runs; make sure it is running (`km daemon status`)');
   },
 };

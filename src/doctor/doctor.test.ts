@@ -151,7 +151,7 @@ test('store problems, stale sandboxes, agent CLIs', async () => {
   assert.equal(m['stale-sandboxes']?.status, 'warn');
   assert.match(m['stale-sandboxes']?.message ?? '', /expired but not torn down: km-00000001; failed over a day ago: km-00000002$/);
   assert.equal(m['agent-clis']?.status, 'pass');
-  assert.match(m['agent-clis']?.message ?? '', /found claude; not found: codex, goose/);
+  assert.equal(m['agent-clis']?.message, 'found claude; not visible to sandboxes: codex, goose');
   assert.equal(m['ca-expiry']?.status, 'skip');
   const none = byName(await runChecks(fakeCtx({ store: { exists: true, sandboxes: [sandboxes[2] as (typeof sandboxes)[number]] } })));
   assert.equal(none['agent-clis']?.status, 'warn');
@@ -261,4 +261,70 @@ test('--fix restarts a kmd of another version and leaves passing checks alone', 
   version = '0.9.0';
   const again = await applyFixes(first, make(), failing, make);
   assert.deepEqual(again.fixes.map((f) => [f.ok, f.message]), [[false, 'no luck']]);
+});
+
+test('stale-sandboxes: processes gone per the substrate; policy-kept and already-stopped expiries are not stale', async () => {
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const hourAgo = now - 3_600_000;
+  const sandboxes = [
+    { id: 'sb-00000001', status: 'running', expiresAtMs: now + 3_600_000, updatedAtMs: now, substrate: 'local', teardownPolicy: 'destroy', locked: false },
+    { id: 'sb-00000002', status: 'paused', expiresAtMs: null, updatedAtMs: now, substrate: 'local', teardownPolicy: 'destroy', locked: false },
+    { id: 'sb-00000003', status: 'running', expiresAtMs: hourAgo, updatedAtMs: now, substrate: 'local', teardownPolicy: 'retain', locked: false },
+    { id: 'sb-00000004', status: 'running', expiresAtMs: hourAgo, updatedAtMs: now, substrate: 'local', teardownPolicy: 'destroy', locked: true },
+    { id: 'sb-00000005', status: 'stopped', expiresAtMs: hourAgo, updatedAtMs: now, substrate: 'local', teardownPolicy: 'stop', locked: false },
+    { id: 'sb-00000006', status: 'stopped', expiresAtMs: hourAgo, updatedAtMs: now, substrate: 'local', teardownPolicy: 'destroy', locked: false },
+    { id: 'sb-00000007', status: 'lost', expiresAtMs: null, updatedAtMs: now, substrate: 'local', teardownPolicy: 'destroy', locked: false },
+  ];
+  const asked: string[][] = [];
+  const ctx = fakeCtx({ store: { exists: true, sandboxes } });
+  ctx.processes = async (list) => {
+    asked.push(list.map((s) => s.id));
+    return { 'sb-00000001': 'stopped', 'sb-00000002': 'paused', 'sb-00000003': 'running', 'sb-00000004': 'missing' };
+  };
+  const m = byName(await runChecks(ctx));
+  assert.deepEqual(asked, [['sb-00000001', 'sb-00000002', 'sb-00000003', 'sb-00000004']], 'only running and paused ones are asked about');
+  assert.equal(m['stale-sandboxes']?.status, 'warn');
+  assert.equal(
+    m['stale-sandboxes']?.message,
+    'expired but not torn down: sb-00000006; processes gone: sb-00000001 (running, substrate: stopped), sb-00000004 (running, substrate: missing), sb-00000007 (lost)',
+  );
+  ctx.processes = async () => ({ 'sb-00000001': 'running', 'sb-00000004': 'running' });
+  const healthy = fakeCtx({ store: { exists: true, sandboxes: sandboxes.slice(0, 5) } });
+  healthy.processes = ctx.processes;
+  assert.equal(byName(await runChecks(healthy))['stale-sandboxes']?.status, 'pass');
+});
+
+test('ca-expiry warns for CAs expiring within 7 days and names expired ones', async () => {
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const DAY = 86_400_000;
+  const sandboxes = [{ id: 'sb-00000001', status: 'running', expiresAtMs: null, updatedAtMs: now }];
+  const ctx = fakeCtx({ store: { exists: true, sandboxes } });
+  ctx.cas = async () => [
+    { sandboxId: 'sb-00000001', notAfterMs: now + 30 * DAY },
+    { sandboxId: 'sb-00000002', notAfterMs: now + 6 * DAY },
+    { sandboxId: 'sb-00000003', notAfterMs: now - DAY },
+  ];
+  const r = byName(await runChecks(ctx))['ca-expiry'];
+  assert.equal(r?.status, 'warn');
+  assert.equal(r?.message, 'sandbox CA(s) expiring within 7 days: sb-00000002 (expires 2026-06-07T00:00:00Z), sb-00000003 (expired 2026-05-31T00:00:00Z)');
+  ctx.cas = async () => [{ sandboxId: 'sb-00000001', notAfterMs: now + 7 * DAY }];
+  assert.deepEqual([byName(await runChecks(ctx))['ca-expiry']?.status], ['pass']);
+});
+
+test('agent-clis: only CLIs a sandbox can see count (sandbox PATH, no links into hidden dirs)', async () => {
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const ctx = fakeCtx({ store: { exists: true, sandboxes: [{ id: 'sb-00000001', status: 'running', expiresAtMs: null, updatedAtMs: now }] } });
+  const exe = new Set(['/usr/local/bin/claude', '/root/.local/bin/goose', '/usr/bin/codex']);
+  ctx.env = { PATH: '/root/.local/bin:/usr/local/bin:/usr/bin', HOME: '/root' };
+  ctx.host = { ...ctx.host, executable: async (p) => exe.has(p), realPath: async (p) => (p === '/usr/local/bin/claude' ? '/root/.npm/lib/claude/cli.js' : p) };
+  const r = byName(await runChecks(ctx))['agent-clis'];
+  assert.equal(r?.status, 'pass');
+  assert.equal(
+    r?.message,
+    'found codex; not visible to sandboxes: claude, goose (/usr/local/bin/claude links into /root, which sandboxes cannot see; /root/.local/bin/goose is outside the sandbox PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin))',
+  );
+  exe.delete('/usr/bin/codex');
+  const none = byName(await runChecks(ctx))['agent-clis'];
+  assert.equal(none?.status, 'warn');
+  assert.match(none?.message ?? '', /^none of claude, codex, goose is visible to sandboxes \(/);
 });

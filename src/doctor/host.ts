@@ -1,7 +1,7 @@
 /** The real filesystem probes behind `HostProbe`. */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, realpath, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostProbe } from './types.ts';
@@ -37,6 +37,9 @@ export const realHost: HostProbe = {
     } catch {
       return false;
     }
+  },
+  async realPath(path) {
+    return realpath(path).catch(() => undefined);
   },
   async writeProbe(dir) {
     const file = join(dir, `.km-doctor-${randomBytes(6).toString('hex')}`);

@@ -43,7 +43,10 @@ export async function probeSqliteStore(location: string): Promise<StoreProbe> {
       ok: report.ok,
       message: report.message,
       schemaVersion: report.schemaVersion,
-      sandboxes: rows.map((r) => ({ id: r.id, status: r.status, expiresAtMs: r.expiresAtMs, updatedAtMs: r.updatedAtMs })),
+      sandboxes: rows.map((r) => ({
+        id: r.id, status: r.status, expiresAtMs: r.expiresAtMs, updatedAtMs: r.updatedAtMs,
+        substrate: r.substrate, teardownPolicy: r.teardownPolicy, locked: r.locked,
+      })),
     };
   } catch (e) {
     return { ...base, exists: true, ok: false, message: e instanceof Error ? e.message : String(e) };

@@ -36,6 +36,8 @@ export interface HostProbe {
   writable(path: string): Promise<boolean>;
   /** access(X_OK) on a regular file. */
   executable(path: string): Promise<boolean>;
+  /** The path with every symlink resolved (undefined when it does not resolve); absent: no resolution. */
+  realPath?(path: string): Promise<string | undefined>;
   /** Creates and deletes a temp file in `dir`; returns an error message, or undefined on success. */
   writeProbe(dir: string): Promise<string | undefined>;
   /** Permission bits and owner of a path, or undefined when missing. */
@@ -63,6 +65,9 @@ export interface SandboxSummary {
   status: string;
   expiresAtMs: number | null;
   updatedAtMs: number;
+  substrate?: string;
+  teardownPolicy?: string;
+  locked?: boolean;
 }
 
 export interface StoreProbe {
@@ -105,6 +110,11 @@ export interface DoctorContext {
   config(): Promise<ConfigProbe>;
   /** Sandbox CAs, or undefined when this install keeps none. */
   cas(): Promise<CaSummary[] | undefined>;
+  /**
+   * What the substrate reports for sandboxes the store calls running or paused
+   * (`running|paused|stopped|missing`); ids it cannot tell about are left out.
+   */
+  processes?(sandboxes: readonly SandboxSummary[]): Promise<Record<string, string>>;
 }
 
 export interface Check {

@@ -1,7 +1,7 @@
 /**
  * The lifecycle reconciler (SPEC §8.6): every tick it applies TTL and idle expiry with the
  * sandbox's teardown policy — destroy, stop (pause under hibernation on local), or retain
- * (an event only). Locked sandboxes are never torn down; an event records what was
+ * (an event only) — and renews sandbox CAs that are due (SPEC §5). Locked sandboxes are never torn down; an event records what was
  * skipped. Time comes from the injected clock; tests call `tick()` directly.
  */
 import type { Clock } from '../core/clock.ts';
@@ -15,6 +15,8 @@ export interface ReconcilerDeps {
   service: Pick<SandboxService, 'ops'>;
   events: EventRecorder;
   clock: Clock;
+  /** CA renewal (SPEC §5), checked for every sandbox that can run again. */
+  caRenewer?: { check(s: SandboxRecord): Promise<unknown> };
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -53,10 +55,19 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
     else await deps.service.ops.pause(s, { ...o, pausedBy: d.trigger });
   };
 
+  const renewCa = async (s: SandboxRecord): Promise<void> => {
+    try {
+      await deps.caRenewer?.check(s);
+    } catch (e) {
+      deps.log?.('error', 'CA renewal failed', { sandbox: s.id, error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
   const pass = async (): Promise<TeardownDecision[]> => {
     const now = deps.clock.now();
     const done: TeardownDecision[] = [];
     for (const s of await deps.store.listSandboxes({ statuses: ['running', 'paused', 'stopped'] })) {
+      await renewCa(s);
       const d = decideTeardown(s, now);
       if (!d) continue;
       try {

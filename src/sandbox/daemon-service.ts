@@ -9,6 +9,7 @@ import type { DaemonService } from '../daemon/index.ts';
 import { createReconciler, recoverSandboxes } from '../lifecycle/index.ts';
 import { openSqliteStore } from '../store/index.ts';
 import { createLocalSubstrate, localSubstrateAvailability, type Substrate } from '../substrate/index.ts';
+import { createCaRenewer } from './ca-renewal.ts';
 import { createEventRecorder } from './events.ts';
 import { createGatewayManager } from './gateways.ts';
 import { registerSandboxRoutes } from './routes.ts';
@@ -40,7 +41,8 @@ export function sandboxDaemonService(options: { env?: NodeJS.ProcessEnv } = {}):
       });
       for (const r of recovered) ctx.log('info', 'sandbox reconciled', { ...r });
       registerSandboxRoutes(ctx.router, service);
-      const reconciler = createReconciler({ store, service, events, clock: ctx.clock, log });
+      const caRenewer = createCaRenewer({ kmHome: ctx.stateDir, clock: ctx.clock, gateway: (id) => gateways.get(id), events });
+      const reconciler = createReconciler({ store, service, events, clock: ctx.clock, log, caRenewer });
       return {
         async close() {
           await reconciler.close();

@@ -14,6 +14,10 @@ export interface SandboxPaths {
   keysDir: string;
   caCert: string;
   caKey: string;
+  /** Certificates of earlier CAs, still trusted inside the sandbox until they expire (SPEC §5). */
+  caPrevious: string;
+  /** Host side of the sandbox's `/run/km-ca` (the substrate binds it read-only). */
+  trustDir: string;
   gatewayConfig: string;
   gatewayDir: string;
 }
@@ -25,6 +29,8 @@ export function sandboxPaths(kmHome: string, id: string): SandboxPaths {
     keysDir,
     caCert: join(keysDir, 'ca.pem'),
     caKey: join(keysDir, 'ca.key'),
+    caPrevious: join(keysDir, 'ca.previous.pem'),
+    trustDir: join(kmHome, 'sandboxes', id, 'ca'),
     gatewayConfig: join(keysDir, 'gateway.json'),
     gatewayDir: join(kmHome, 'gateways', id),
   };
@@ -51,8 +57,37 @@ export function writeSandboxFiles(p: SandboxPaths, ca: { certPem: string; keyPem
 }
 
 export function readSandboxCa(p: SandboxPaths): { certPem: string; keyPem: string } | undefined {
+  // A renewal interrupted between its two renames: the key is in place, finish the certificate.
+  if (existsSync(`${p.caCert}.next`) && !existsSync(`${p.caKey}.next`)) renameSync(`${p.caCert}.next`, p.caCert);
   if (!existsSync(p.caKey) || !existsSync(p.caCert)) return undefined;
   return { certPem: readFileSync(p.caCert, 'utf8'), keyPem: readFileSync(p.caKey, 'utf8') };
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
+
+/** Splits a PEM file into its certificates (each ending in a newline). */
+export function splitPemCerts(text: string): string[] {
+  return (text.match(PEM_CERT) ?? []).map((c) => (c.endsWith('\n') ? c : `${c}\n`));
+}
+
+export function writePreviousCaCerts(p: SandboxPaths, certs: readonly string[]): void {
+  writePrivate(p.caPrevious, certs.join(''));
+}
+
+export function readPreviousCaCerts(p: SandboxPaths): string[] {
+  return existsSync(p.caPrevious) ? splitPemCerts(readFileSync(p.caPrevious, 'utf8')) : [];
+}
+
+/**
+ * Makes `ca` the signing CA and keeps `previous` trusted: the older certificates first (so a
+ * crash never leaves them untrusted), then the new key and certificate.
+ */
+export function writeRenewedCa(p: SandboxPaths, ca: { certPem: string; keyPem: string }, previous: readonly string[]): void {
+  writePreviousCaCerts(p, previous);
+  writePrivate(`${p.caKey}.next`, ca.keyPem);
+  writePrivate(`${p.caCert}.next`, ca.certPem);
+  renameSync(`${p.caKey}.next`, p.caKey);
+  renameSync(`${p.caCert}.next`, p.caCert);
 }
 
 export function readGatewaySettings(p: SandboxPaths): StoredGatewaySettings | undefined {

@@ -10,6 +10,7 @@ import { KmError } from '../core/errors.ts';
 import { durationSeconds, type Profile } from '../profile/index.ts';
 import type { PausedBy, SandboxRecord, SandboxStatus } from '../store/index.ts';
 import type { Substrate } from '../substrate/index.ts';
+import { restoreTrustFiles } from './ca-renewal.ts';
 import type { Actor } from './events.ts';
 import { removeSandboxFiles, sandboxPaths } from './files.ts';
 import { labelOf } from './record.ts';
@@ -101,6 +102,7 @@ export async function resumeSandbox(deps: SandboxServiceDeps, s: SandboxRecord, 
   await deps.gateways.open(s);
   await sub.resume(s.id);
   const now = deps.clock.now();
+  if (s.status === 'stopped') restoreTrustFiles(deps.kmHome, s.id, now);
   const rec = await claim(deps, s, [s.status], 'running', { lastStartedAtMs: now, expiresAtMs: freshExpiry(deps, s) }, false, o);
   await deps.events.lifecycle(s.id, 'resumed', o.actor ?? 'operator', { from: s.status });
   return { message: `Resumed ${name}`, changed: true, record: rec };

@@ -2,12 +2,10 @@
  * The sandbox service: everything kmd's routes and the reconciler do to sandboxes, through
  * one object, so rules such as the lock hold for every caller (SPEC §17.2).
  */
-import { X509Certificate } from 'node:crypto';
-import { toIso } from '../core/clock.ts';
 import type { SandboxRecord } from '../store/index.ts';
 import { cloneSandbox, type CloneRequest } from './clone.ts';
 import { buildSandbox, prepareCreate } from './create.ts';
-import { readSandboxCa, sandboxPaths } from './files.ts';
+import { sandboxPaths } from './files.ts';
 import { bakeImage, deleteImage, listImages, type ImageJson } from './images.ts';
 import {
   destroySandbox, extendSandbox, lockSandbox, pauseSandbox, resumeSandbox, stopSandbox,
@@ -15,20 +13,9 @@ import {
 } from './ops.ts';
 import { sandboxJson, type SandboxJson } from './record.ts';
 import { resolveSandboxRef, type ResolveRefOptions } from './reference.ts';
+import { statusDetail, type GatewayStatsSource, type SandboxStatusJson } from './status.ts';
 import type { CreateRequest, OpResult, ProgressSink, SandboxServiceDeps } from './types.ts';
 import type { PausedBy } from '../store/index.ts';
-
-export interface SandboxStatusJson extends SandboxJson {
-  ca: { fingerprint_sha256: string; not_after: string } | null;
-  gateway: { open: boolean; allowed: number; denied: number; last_activity_at: string | null } | null;
-  last_activity_at: string | null;
-  last_started_at: string | null;
-  state_dir: string;
-}
-
-export interface GatewayStatsSource {
-  stats(id: string): { allowed: number; denied: number; lastActivityAtMs: number | null } | undefined;
-}
 
 export interface SandboxService {
   resolve(ref: string, options?: ResolveRefOptions): Promise<SandboxRecord>;
@@ -56,12 +43,6 @@ export interface SandboxService {
 
 const noProgress: ProgressSink = () => {};
 
-function caInfo(certPem: string | undefined): SandboxStatusJson['ca'] {
-  if (!certPem) return null;
-  const cert = new X509Certificate(certPem);
-  return { fingerprint_sha256: cert.fingerprint256.replace(/:/g, '').toLowerCase(), not_after: toIso(Date.parse(cert.validTo)) };
-}
-
 export function createSandboxService(deps: SandboxServiceDeps, gatewayStats?: GatewayStatsSource): SandboxService {
   const json = async (s: SandboxRecord): Promise<SandboxJson> => {
     const [aiSpentUsd, budget] = await Promise.all([deps.store.aiSpentUsd(s.id), deps.store.getBudget(s.id)]);
@@ -88,15 +69,7 @@ export function createSandboxService(deps: SandboxServiceDeps, gatewayStats?: Ga
     async status(ref) {
       const s = await resolve(ref, { allowDestroyed: true });
       const paths = sandboxPaths(deps.kmHome, s.id);
-      const g = gatewayStats?.stats(s.id);
-      return {
-        ...(await json(s)),
-        ca: caInfo(readSandboxCa(paths)?.certPem),
-        gateway: g ? { open: true, allowed: g.allowed, denied: g.denied, last_activity_at: g.lastActivityAtMs === null ? null : toIso(g.lastActivityAtMs) } : null,
-        last_activity_at: s.lastActivityAtMs === null ? null : toIso(s.lastActivityAtMs),
-        last_started_at: s.lastStartedAtMs === null ? null : toIso(s.lastStartedAtMs),
-        state_dir: paths.stateDir,
-      };
+      return statusDetail(await json(s), s, { kmHome: deps.kmHome, store: deps.store, paths, nowMs: deps.clock.now(), gatewayStats });
     },
     pause: async (ref, o) => result(await pauseSandbox(deps, await resolve(ref), o)),
     resume: async (ref, o) => result(await resumeSandbox(deps, await resolve(ref), o)),

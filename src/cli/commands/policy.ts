@@ -12,7 +12,12 @@ export const policyCommands: CommandSpec[] = [
       'Shows the decision, the matching rule (or default-deny), whether DNS would resolve the name,\n' +
       'whether the host is intercepted and why, pathRules for URLs, and for GitHub URLs the repository\n' +
       'check (with --method POST on a receive-pack URL, what pushes may update).\n' +
-      'A bare host is checked on port 443. Exit 0 for either decision.',
+      'A bare host is checked on port 443. Exit 0 for either decision.\n' +
+      '\n' +
+      'The first argument is, in this order: an existing profile file (a path with a slash or a\n' +
+      '.yaml/.yml name), a sandbox (id, alias or number; its stored resolved profile and the gateway\n' +
+      'settings it runs with, so the hint of a 403 can be re-checked), or a profile name from the\n' +
+      'search paths or the built-ins. Write ./name.yaml to force a file.',
     args: [
       { name: 'profile|sb', required: true, complete: 'profile' },
       { name: 'host|url', required: true },

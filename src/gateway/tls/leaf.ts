@@ -37,6 +37,11 @@ export interface LeafCache {
   /** The leaf certificate PEM for `host` (minted if needed). */
   getLeafPem(host: string): Promise<string>;
   stats(): { size: number; mints: number };
+  /**
+   * Signs new leaves with `ca` from now on (CA renewal, SPEC §5). Leaves already cached chain
+   * to the older CA, which stays trusted until it expires; they are replaced as they age.
+   */
+  setCa(ca: SandboxCa): void;
 }
 
 interface Entry {
@@ -86,7 +91,8 @@ async function mintLeaf(s: Signer, ca: SandboxCa, host: string, nowMs: number): 
   return { certPem, notAfterMs, context: createSecureContext({ key: s.leafKeyPem, cert: certPem }) };
 }
 
-export function createLeafCache(ca: SandboxCa, options: LeafCacheOptions): LeafCache {
+export function createLeafCache(initialCa: SandboxCa, options: LeafCacheOptions): LeafCache {
+  let ca = initialCa;
   const max = options.max ?? 1000;
   const cache = new Map<string, Entry>(); // insertion order = LRU order
   const pending = new Map<string, Promise<Entry>>();
@@ -106,8 +112,9 @@ export function createLeafCache(ca: SandboxCa, options: LeafCacheOptions): LeafC
     const inflight = pending.get(key);
     if (inflight) return inflight;
     signer ??= makeSigner(ca);
+    const signingCa = ca;
     const p = signer
-      .then((s) => mintLeaf(s, ca, key, options.clock.now()))
+      .then((s) => mintLeaf(s, signingCa, key, options.clock.now()))
       .then((e) => {
         mints++;
         cache.delete(key);
@@ -124,5 +131,10 @@ export function createLeafCache(ca: SandboxCa, options: LeafCacheOptions): LeafC
     getSecureContext: async (host) => (await get(host)).context,
     getLeafPem: async (host) => (await get(host)).certPem,
     stats: () => ({ size: cache.size, mints }),
+    setCa(next) {
+      if (next.fingerprintSha256 === ca.fingerprintSha256) return;
+      ca = next;
+      signer = null;
+    },
   };
 }

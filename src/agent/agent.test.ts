@@ -52,6 +52,17 @@ test('Claude Code JSON result is kept untouched and its usage read', () => {
   assert.deepEqual(r.selfReported, { input_tokens: 10, output_tokens: 20, cache_read_tokens: 30, cache_write_tokens: 40 });
 });
 
+test('Claude Code self-reported usage: modelUsage summed over every model when present', () => {
+  const out = JSON.stringify({
+    type: 'result', result: 'ok', usage: { input_tokens: 10, output_tokens: 20, cache_read_input_tokens: 30, cache_creation_input_tokens: 40 },
+    modelUsage: {
+      'claude-opus-5-5': { inputTokens: 10, outputTokens: 20, cacheReadInputTokens: 30, cacheCreationInputTokens: 40, costUSD: 0.1 },
+      'claude-haiku-4-5': { inputTokens: 5, outputTokens: 1, cacheReadInputTokens: 0, cacheCreationInputTokens: 2, costUSD: 0.001 },
+    },
+  });
+  assert.deepEqual(parseAgentResult('claude', out).selfReported, { input_tokens: 15, output_tokens: 21, cache_read_tokens: 30, cache_write_tokens: 42 });
+});
+
 test('Codex JSONL events normalise to a result with usage (current and older formats)', () => {
   const cur = [
     { type: 'thread.started', thread_id: 't' },

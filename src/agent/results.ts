@@ -53,20 +53,24 @@ function lastJsonObject(raw: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
+/**
+ * Claude Code's `modelUsage` totals every request of the run, per model (background and
+ * subagent models included), which is what the gateway meters; `usage` is the fallback.
+ */
+function claudeSelfReported(doc: Record<string, unknown>): AgentUsage {
+  const models = isRecord(doc.modelUsage) ? Object.values(doc.modelUsage).filter(isRecord) : [];
+  if (models.length > 0) {
+    const sum = (k: string) => models.reduce((a, m) => a + n(m[k]), 0);
+    return { input_tokens: sum('inputTokens'), output_tokens: sum('outputTokens'), cache_read_tokens: sum('cacheReadInputTokens'), cache_write_tokens: sum('cacheCreationInputTokens') };
+  }
+  const u = isRecord(doc.usage) ? doc.usage : {};
+  return { input_tokens: n(u.input_tokens), output_tokens: n(u.output_tokens), cache_read_tokens: n(u.cache_read_input_tokens), cache_write_tokens: n(u.cache_creation_input_tokens) };
+}
+
 export function parseClaudeResult(raw: string): ParsedResult {
   const doc = lastJsonObject(raw);
   if (!doc || doc.type !== 'result') return unparsed(raw);
-  const u = isRecord(doc.usage) ? doc.usage : {};
-  return {
-    doc,
-    parsed: true,
-    selfReported: {
-      input_tokens: n(u.input_tokens),
-      output_tokens: n(u.output_tokens),
-      cache_read_tokens: n(u.cache_read_input_tokens),
-      cache_write_tokens: n(u.cache_creation_input_tokens),
-    },
-  };
+  return { doc, parsed: true, selfReported: claudeSelfReported(doc) };
 }
 
 /** Codex `exec --json`: current (`item.completed` / `turn.completed`) and older (`msg`) events. */

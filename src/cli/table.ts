@@ -12,6 +12,11 @@ import { daemonCommands, daemonGroups } from './commands/daemon.ts';
 import { policyCommands, policyGroups } from './commands/policy.ts';
 import { scheduleCommands, scheduleGroups } from './commands/schedule.ts';
 import { sandboxCommands, sandboxGroups } from './commands/sandbox.ts';
+import { mailCommands, mailGroups } from './commands/mail.ts';
+import { observeCommands, observeGroups } from './commands/observe.ts';
+import { learnCommands, learnGroups } from './commands/learn.ts';
+import { agentCommands, agentGroups } from './commands/agent.ts';
+import { budgetCommands, budgetGroups } from './commands/budget.ts';
 
 /** Commands reserved for later versions (SPEC §0.2). */
 export const RESERVED = ['bootstrap', 'rsync', 'roll', 'vscode', 'desktop', 'check', 'capacity', 'cluster', 'freeze', 'h1'] as const;
@@ -33,8 +38,13 @@ export function buildTable(): Table {
     ...policyCommands,
     ...scheduleCommands,
     ...sandboxCommands,
+    ...agentCommands,
+    ...mailCommands,
+    ...observeCommands,
+    ...learnCommands,
+    ...budgetCommands,
     ...reserved,
   ];
-  const groups: GroupSpec[] = [...coreGroups, ...profileGroups, ...configGroups, ...daemonGroups, ...policyGroups, ...scheduleGroups, ...sandboxGroups];
+  const groups: GroupSpec[] = [...coreGroups, ...profileGroups, ...configGroups, ...daemonGroups, ...policyGroups, ...scheduleGroups, ...sandboxGroups, ...agentGroups, ...mailGroups, ...observeGroups, ...learnGroups, ...budgetGroups];
   return { commands, groups };
 }

@@ -55,7 +55,6 @@ export function agentRunHandler(d: AgentRunDeps): DispatchHandlers['agentRun'] {
     const runTimeoutS = c.runTimeoutS ?? DEFAULT_RUN_TIMEOUT_S;
     const deps: RunDeps = { store: d.store, substrate, clock: d.clock, ...(d.recordEvent ? { recordEvent: d.recordEvent } : {}) };
     const run = await startRun(deps, { sandbox: sb, agent, prompt: c.prompt, userArgs: c.args, noBedrock, runTimeoutS });
-    await d.recordEvent?.(sb.id, 'agent.run_started', { run_id: run.runId, agent, run_timeout_s: runTimeoutS, actor: 'schedule' });
     return { ok: true, detail: `started run ${run.runId} (${agent}); km agent results ${labelOf(sb)} --run ${run.runId}`, sandboxId: sb.id };
   };
 }

@@ -2,6 +2,7 @@
 import { parseDuration } from '../core/duration.ts';
 import { KmError } from '../core/errors.ts';
 import { cloneAliases, overrideProfile, parseUsd, type CreateOverrides, type OpResult, type SandboxJson, type SandboxStatusJson } from '../sandbox/index.ts';
+import { createPrompts, queueCreatePrompts } from './create-prompts.ts';
 import { writeJson } from './output.ts';
 import { kmd, streamRequest, type StreamLine } from './sandbox-client.ts';
 import { confirm } from './sandbox-confirm.ts';
@@ -42,6 +43,7 @@ function progressPrinter(ctx: CommandContext): (l: StreamLine) => void {
 
 export const createCommand: CommandModule = {
   async run(ctx) {
+    const prompts = await createPrompts(ctx);
     const c = await sandboxContext(ctx);
     const resolved = resolveForCreate(ctx, c, ctx.args[0] as string);
     if (resolved.abstract) throw new KmError('profile_invalid', 'cannot create from an abstract fragment; use a profile that extends it');
@@ -51,8 +53,16 @@ export const createCommand: CommandModule = {
     const k = await kmd(ctx, c.stateDir);
     const body = { profile: resolved.profile, profileName: resolved.name, abstract: resolved.abstract, alias: optStr(ctx, 'alias') ?? null, overrides, config, createdBy: 'cli', timeZone: c.timeZone };
     const j = await streamRequest<SandboxJson>(k.socketPath, 'POST', '/v1/sandboxes', body, progressPrinter(ctx));
-    if (ctx.global.json) writeJson(ctx.io, j);
-    else ctx.io.stdout.write(createdLine(j) + '\n');
+    if (prompts.length === 0) {
+      if (ctx.global.json) writeJson(ctx.io, j);
+      else ctx.io.stdout.write(createdLine(j) + '\n');
+      return 0;
+    }
+    if (!ctx.global.json) ctx.io.stdout.write(createdLine(j) + '\n');
+    const q = await queueCreatePrompts(ctx, j.id, prompts);
+    if (ctx.global.json) writeJson(ctx.io, { ...j, queued_runs: q.runIds, ...(ctx.opts.wait === true ? { results: q.results } : {}) });
+    else if (ctx.opts.wait === true) writeJson(ctx.io, q.results.length === 1 ? q.results[0] : q.results);
+    return q.code;
   },
 };
 

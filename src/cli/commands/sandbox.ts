@@ -27,7 +27,13 @@ export const sandboxCommands: CommandSpec[] = [
       'Resolve and validate the profile (a file, a name in the profile search paths, or a built-in), apply the flags,\n' +
       'open the sandbox\'s gateway, build it and run its init commands (output streamed to stderr).',
     args: [{ name: 'profile', required: true, complete: 'profile' }],
-    options: [{ name: 'alias', type: 'string', valueName: 'A', description: 'a unique name for the sandbox' }, ...createFlags],
+    options: [
+      { name: 'alias', type: 'string', valueName: 'A', description: 'a unique name for the sandbox' },
+      ...createFlags,
+      { name: 'prompt', type: 'string', multiple: true, valueName: 'TEXT', description: 'queue an agent run with this prompt (runs start in order once the sandbox is up)' },
+      { name: 'prompt-file', type: 'string', multiple: true, valueName: 'F', description: 'queue an agent run with the prompt in file F (- for stdin)' },
+      { name: 'wait', type: 'boolean', description: 'with prompts: wait for every queued run; exit with the first non-success code' },
+    ],
     json: true,
     examples: ['km create learn --alias demo', 'km create profiles/hardened.yaml --ttl 2h --idle 30m', 'km create open-dev --alias web --ai 5'],
     load: lazy('createCommand'),

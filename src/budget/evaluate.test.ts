@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aiExhaustedBody, computeSpendUsd, evaluateBudget } from './evaluate.ts';
+import { aiExhaustedBody, computeSpendUsd, evaluateBudget, formatUsd } from './evaluate.ts';
 
 const input = (ai: [number | null, number, boolean], compute: [number | null, number, boolean], t = 0.8) => ({
   ai: { limitUsd: ai[0], spentUsd: ai[1], warned: ai[2] },
@@ -35,6 +35,16 @@ test('compute spend and the 403 body', () => {
     spent_usd: 1.0021,
     limit_usd: 1,
     top_up: 'km budget add demo --ai <usd>',
-    message: 'AI budget exhausted for demo ($1.00 of $1.00)',
+    message: 'AI budget exhausted for demo ($1.0021 of $1.00)',
   });
+});
+
+test('dollar amounts: whole cents with two decimals, finer amounts with up to four', () => {
+  assert.equal(formatUsd(1), '$1.00');
+  assert.equal(formatUsd(0.97), '$0.97');
+  assert.equal(formatUsd(1.00214), '$1.0021');
+  assert.equal(formatUsd(0.0198), '$0.0198');
+  assert.equal(formatUsd(0.125), '$0.125');
+  assert.equal(formatUsd(0), '$0.00');
+  assert.equal(formatUsd(12.5), '$12.50');
 });

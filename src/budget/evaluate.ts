@@ -47,7 +47,15 @@ export function computeSpendUsd(ratePerHourUsd: number, runningSeconds: number):
   return Math.round(((ratePerHourUsd * runningSeconds) / 3600) * 1e9) / 1e9;
 }
 
-const money = (usd: number): string => (usd >= 0.01 || usd === 0 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`);
+/**
+ * Dollars for messages: whole cents print with two decimals (`$1.00`), anything finer with
+ * up to four (`$1.0021`, `$0.0198`), so a spend just over a limit never reads as equal to it.
+ */
+export function formatUsd(usd: number): string {
+  const r = Math.round(usd * 1e4) / 1e4;
+  const cents = Math.round(r * 100) / 100;
+  return Math.abs(r - cents) < 1e-9 ? `$${cents.toFixed(2)}` : `$${r.toFixed(4).replace(/0+$/, '')}`;
+}
 
 /** Extra fields of the `ai_budget_exhausted` 403 body (SPEC §6.5). */
 export function aiExhaustedBody(opts: { sandboxId: string; ref: string; spentUsd: number; limitUsd: number }): Record<string, unknown> {
@@ -55,6 +63,6 @@ export function aiExhaustedBody(opts: { sandboxId: string; ref: string; spentUsd
     spent_usd: Math.round(opts.spentUsd * 1e4) / 1e4,
     limit_usd: opts.limitUsd,
     top_up: `km budget add ${opts.ref} --ai <usd>`,
-    message: `AI budget exhausted for ${opts.ref} (${money(opts.spentUsd)} of ${money(opts.limitUsd)})`,
+    message: `AI budget exhausted for ${opts.ref} (${formatUsd(opts.spentUsd)} of ${formatUsd(opts.limitUsd)})`,
   };
 }

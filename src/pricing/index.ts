@@ -126,3 +126,5 @@ export function costFor(provider: Provider, u: TokenUsage, r: Rates): number {
 
 /** Money is kept to 1e-9 USD so sums of many small exchanges stay exact enough. */
 export const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;
+
+export { INSTANCE_PRICES, instanceHourlyUsd, type InstancePriceTable } from './instances.ts';

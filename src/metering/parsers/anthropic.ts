@@ -4,7 +4,7 @@
  * when present — the last value wins). Also used for Bedrock's Anthropic payloads.
  */
 import { createJsonCollector } from './json-body.ts';
-import { createSseDecoder } from './sse.ts';
+import { createSseGate } from './sse-gate.ts';
 import { emptyUsage, int, isRecord, type Provider, type TokenUsage, type UsageParser, type UsageSnapshot } from './types.ts';
 
 /** Applies an Anthropic `usage` object onto the running figures; returns whether anything changed. */
@@ -90,8 +90,8 @@ export function createAnthropicParser(opts: { streaming: boolean; provider?: Pro
       },
     };
   }
-  const sse = createSseDecoder();
-  const decoder = new TextDecoder();
+  // Only events that mention usage are decoded (see sse-gate.ts).
+  const sse = createSseGate(['usage']);
   const feed = (events: ReturnType<typeof sse.push>): UsageSnapshot | undefined => {
     let changed = false;
     for (const e of events) {
@@ -104,9 +104,8 @@ export function createAnthropicParser(opts: { streaming: boolean; provider?: Pro
     return changed ? snap() : undefined;
   };
   return {
-    push: (chunk) => feed(sse.push(decoder.decode(chunk, { stream: true }))),
+    push: (chunk) => feed(sse.push(chunk)),
     end: () => {
-      feed(sse.push(decoder.decode()));
       feed(sse.end());
       return snap();
     },

@@ -61,6 +61,70 @@ function applyInvocationMetrics(target: TokenUsage, m: unknown): boolean {
   return true;
 }
 
+/**
+ * The base64 text that any encoding of `needle` must contain, one per alignment (the needle
+ * may start at any byte offset mod 3): only characters whose 6 bits all come from the
+ * needle. A payload containing none of them cannot contain the needle once decoded.
+ */
+export function base64Patterns(needle: string): Buffer[] {
+  const n = Buffer.from(needle);
+  const out: Buffer[] = [];
+  for (let k = 0; k < 3; k++) {
+    const b64 = Buffer.concat([Buffer.alloc(k), n]).toString('base64');
+    const first = Math.ceil((8 * k) / 6);
+    const last = Math.floor((8 * (k + n.length)) / 6);
+    out.push(Buffer.from(b64.slice(first, last)));
+  }
+  return out;
+}
+
+const USAGE = Buffer.from('usage');
+const METRICS = Buffer.from('amazon-bedrock-invocationMetrics');
+const BYTES_KEY = Buffer.from('"bytes"');
+const B64_NEEDLES = [...base64Patterns('usage'), ...base64Patterns('amazon-bedrock-invocationMetrics')];
+
+function parseJson(b: Buffer): unknown {
+  try {
+    return JSON.parse(b.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Anthropic events that never carry usage, as the base64 their `bytes` value starts with. */
+const NO_USAGE_PREFIXES = ['{"type":"content_block_delta"', '{"type":"content_block_start"', '{"type":"content_block_stop"', '{"type":"ping"'].map((t) =>
+  Buffer.from(Buffer.from(t).toString('base64').slice(0, Math.floor((8 * t.length) / 6))),
+);
+
+/**
+ * Whether a `chunk` frame may hold usage, decided on its base64 text without decoding it:
+ * token deltas are recognised by their first bytes; anything else must contain an encoding
+ * of `usage` or of the invocation metrics key (see base64Patterns).
+ */
+export function mayCarryUsage(payload: Buffer): boolean {
+  const key = payload.indexOf(BYTES_KEY);
+  if (key >= 0) {
+    const start = payload.indexOf(0x22, key + BYTES_KEY.length) + 1;
+    if (start > 0 && NO_USAGE_PREFIXES.some((p) => payload.compare(p, 0, p.length, start, start + p.length) === 0)) return false;
+  }
+  return B64_NEEDLES.some((n) => payload.indexOf(n) >= 0);
+}
+
+/**
+ * The decoded `bytes` of a `chunk` frame's JSON payload (`{"bytes":"<base64>",…}`), found
+ * without parsing the JSON (base64 holds no quotes or escapes); undefined when malformed.
+ */
+export function chunkBytes(payload: Buffer): Buffer | undefined {
+  const key = payload.indexOf(BYTES_KEY);
+  if (key < 0) return undefined;
+  let i = key + BYTES_KEY.length;
+  while (i < payload.length && (payload[i] === 0x20 || payload[i] === 0x3a || payload[i] === 0x09 || payload[i] === 0x0a || payload[i] === 0x0d)) i++;
+  if (payload[i] !== 0x22) return undefined;
+  const end = payload.indexOf(0x22, i + 1);
+  if (end < 0) return undefined;
+  return Buffer.from(payload.toString('latin1', i + 1, end), 'base64');
+}
+
 export function createBedrockParser(opts: { op: BedrockOp; model: string; headers: Record<string, string | string[] | undefined> }): UsageParser {
   if (opts.op === 'invoke' || opts.op === 'converse') return createBedrockJsonParser(opts);
   return createBedrockStreamParser(opts);
@@ -104,31 +168,28 @@ function createBedrockJsonParser(opts: { op: BedrockOp; model: string; headers: 
 }
 
 function createBedrockStreamParser(opts: { op: BedrockOp; model: string }): UsageParser {
-  const frames = createEventStreamDecoder();
+  const wantedType = opts.op === 'converse-stream' ? 'metadata' : 'chunk';
+  const frames = createEventStreamDecoder({
+    accept: (t, payload) => t === wantedType && (opts.op === 'converse-stream' || mayCarryUsage(payload)),
+  });
   const state = createAnthropicEventState(opts.model);
   const usage = state.usage;
   let seen = false;
   let complete = false;
   const snap = (): UsageSnapshot => ({ provider: 'bedrock', model: opts.model, usage: { ...usage }, seen, complete });
   const onFrame = (eventType: unknown, payload: Buffer): boolean => {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return false;
-    }
-    if (!isRecord(doc)) return false;
+    // Only `metadata` (ConverseStream) and `chunk` frames can carry usage: nothing else is parsed.
+    if (eventType !== wantedType) return false;
     if (opts.op === 'converse-stream') {
-      if (eventType === 'metadata' && applyConverseUsage(usage, doc.usage)) return (seen = complete = true);
+      const doc = parseJson(payload);
+      if (isRecord(doc) && applyConverseUsage(usage, doc.usage)) return (seen = complete = true);
       return false;
     }
-    if (eventType !== 'chunk' || typeof doc.bytes !== 'string') return false;
-    let inner: unknown;
-    try {
-      inner = JSON.parse(Buffer.from(doc.bytes, 'base64').toString('utf8'));
-    } catch {
-      return false;
-    }
+    const innerBytes = chunkBytes(payload);
+    // Provider events without usage figures (token deltas) are skipped before JSON parsing.
+    if (!innerBytes || (innerBytes.indexOf(USAGE) < 0 && innerBytes.indexOf(METRICS) < 0)) return false;
+    const inner = parseJson(innerBytes);
+    if (inner === undefined) return false;
     let changed = state.apply(inner);
     if (state.seen) seen = true;
     if (state.complete) complete = true;

@@ -5,7 +5,7 @@
  * carries `usage`.
  */
 import { createJsonCollector } from './json-body.ts';
-import { createSseDecoder } from './sse.ts';
+import { createSseGate } from './sse-gate.ts';
 import { emptyUsage, int, isRecord, type TokenUsage, type UsageParser, type UsageSnapshot } from './types.ts';
 
 export type OpenAiApi = 'chat' | 'responses' | 'generic';
@@ -52,8 +52,8 @@ export function createOpenAiParser(opts: { api: OpenAiApi; streaming: boolean; m
       },
     };
   }
-  const sse = createSseDecoder();
-  const decoder = new TextDecoder();
+  // Only events that mention usage are decoded (see sse-gate.ts).
+  const sse = createSseGate(['usage']);
   const feed = (events: ReturnType<typeof sse.push>): UsageSnapshot | undefined => {
     let changed = false;
     for (const e of events) {
@@ -84,9 +84,8 @@ export function createOpenAiParser(opts: { api: OpenAiApi; streaming: boolean; m
     return changed ? snap(true) : undefined;
   };
   return {
-    push: (chunk) => feed(sse.push(decoder.decode(chunk, { stream: true }))),
+    push: (chunk) => feed(sse.push(chunk)),
     end: () => {
-      feed(sse.push(decoder.decode()));
       feed(sse.end());
       return snap(seen);
     },

@@ -1,0 +1,160 @@
+/**
+ * Metering of one AI exchange: a pass-through Transform that feeds the usage parser and
+ * commits the ledger row as usage appears (partial until the final figure), and whose flush
+ * holds the last bytes until the final row is committed (SPEC §6.3).
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { createUsageParser, emptyUsage, type MeterRoute, type ResponseInfo, type UsageSnapshot } from './parsers/index.ts';
+import { roundUsd, type PriceBook } from '../pricing/index.ts';
+import type { UsageUpdate } from '../store/index.ts';
+import type { Clock } from '../core/clock.ts';
+import type { CommitResult, SandboxLedger } from './ledger.ts';
+
+export interface ExchangeMeterDeps {
+  ledger: SandboxLedger;
+  priceBook: PriceBook;
+  clock: Clock;
+  /** Called once when the exchange is finished (committed, aborted or failed). */
+  done: () => void;
+}
+
+export interface ExchangeFacts {
+  exchangeId: string;
+  route: MeterRoute;
+  requestModel: string | null;
+  runId: string | null;
+  path: string;
+}
+
+/** The ledger row for a snapshot (missing usage: zero figures, zero cost). */
+function rowOf(deps: ExchangeMeterDeps, facts: ExchangeFacts, snap: UsageSnapshot, partial: boolean, missing: boolean): UsageUpdate {
+  const provider = facts.route.provider;
+  const model = snap.model ?? (facts.route.provider === 'bedrock' ? facts.route.model : facts.requestModel) ?? 'unknown';
+  const priced = deps.priceBook.cost(provider, model, snap.usage);
+  const u = snap.usage;
+  return {
+    provider,
+    model,
+    inputTokens: u.inputTokens,
+    outputTokens: u.outputTokens,
+    cacheWriteTokens: u.cacheWriteTokens + u.cacheWrite1hTokens,
+    cacheReadTokens: u.cacheReadTokens,
+    cachedInputTokens: u.cachedInputTokens,
+    reasoningTokens: u.reasoningTokens,
+    costUsd: missing ? 0 : priced.costUsd,
+    priced: priced.source,
+    partial,
+    usageMissing: missing,
+    runId: facts.runId,
+    atMs: deps.clock.now(),
+  };
+}
+
+/** The `ai.usage` event of a finished exchange (SPEC §13.1). */
+function usageDetail(facts: ExchangeFacts, status: number, row: UsageUpdate, r: CommitResult): Record<string, unknown> {
+  return {
+    exchange_id: facts.exchangeId,
+    provider: row.provider,
+    model: row.model,
+    path: facts.path.split('?')[0],
+    status,
+    ...(row.usageMissing ? { usage: 'missing' } : {}),
+    input_tokens: row.inputTokens,
+    output_tokens: row.outputTokens,
+    cache_write_tokens: row.cacheWriteTokens,
+    cache_read_tokens: row.cacheReadTokens,
+    cached_input_tokens: row.cachedInputTokens,
+    reasoning_tokens: row.reasoningTokens,
+    cost_usd: row.costUsd,
+    priced: row.priced,
+    partial: row.partial,
+    ...(facts.runId ? { run_id: facts.runId } : {}),
+    ...(r.limitUsd !== null && r.totalUsd > r.limitUsd ? { overshoot_usd: roundUsd(r.totalUsd - r.limitUsd) } : {}),
+  };
+}
+
+const STREAMING = /text\/event-stream|application\/vnd\.amazon\.eventstream/i;
+
+export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFacts, res: ResponseInfo): Transform {
+  const parser = createUsageParser(facts.route, res, facts.requestModel);
+  const { ledger } = deps;
+  const failed = (err: unknown): void => ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: String(err) });
+  let latest: UsageSnapshot | undefined;
+  let queued = false;
+  let committedCost = 0;
+  let finished = false;
+
+  const commit = (row: UsageUpdate): Promise<CommitResult> => {
+    const prev = committedCost;
+    committedCost = row.costUsd;
+    return ledger.commit(facts.exchangeId, row, prev);
+  };
+
+  // Partial rows as usage appears; coalesced: the next write takes whatever is latest then.
+  const onSnapshot = (snap: UsageSnapshot): void => {
+    latest = snap;
+    if (queued || !snap.seen) return;
+    queued = true;
+    void commit(rowOf(deps, facts, snap, true, false))
+      .catch(failed)
+      .finally(() => {
+        queued = false;
+        if (!finished && latest && latest !== snap) onSnapshot(latest);
+      });
+  };
+
+  const finish = async (aborted: boolean, snap: UsageSnapshot | undefined): Promise<void> => {
+    if (finished) return;
+    finished = true;
+    try {
+      const ok = res.status >= 200 && res.status < 300;
+      let row: UsageUpdate | undefined;
+      if (snap?.seen) row = rowOf(deps, facts, snap, aborted || !snap.complete, false);
+      else if (ok && !aborted) row = rowOf(deps, facts, snap ?? { provider: facts.route.provider, model: null, usage: emptyUsage(), seen: false, complete: false }, false, true);
+      if (row) ledger.emit('ai.usage', usageDetail(facts, res.status, row, await commit(row)));
+    } catch (err) {
+      failed(err);
+    } finally {
+      deps.done();
+    }
+  };
+
+  // A whole (non-streaming) body is usable only once complete: its last byte waits for the
+  // final commit. Streams pass every byte at once; their end waits instead.
+  const holdLast = !STREAMING.test(String(res.headers['content-type'] ?? ''));
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      // Forward first: metering never delays a byte (but the held one).
+      if (!holdLast) this.push(chunk);
+      else if (chunk.length > 0) {
+        if (held) this.push(held);
+        if (chunk.length > 1) this.push(chunk.subarray(0, chunk.length - 1));
+        held = chunk.subarray(chunk.length - 1);
+      }
+      let snap: UsageSnapshot | undefined;
+      try {
+        snap = parser.push(chunk);
+      } catch {
+        snap = undefined;
+      }
+      if (snap) onSnapshot(snap);
+      cb();
+    },
+    flush(cb: TransformCallback) {
+      let snap: UsageSnapshot | undefined;
+      try {
+        snap = parser.end();
+      } catch {
+        snap = latest;
+      }
+      // The last bytes wait for the final row to be committed.
+      void finish(false, snap).then(() => cb(null, held));
+    },
+    destroy(err: Error | null, cb: (error: Error | null) => void) {
+      // Cut short: keep what was seen, partial.
+      void finish(true, latest);
+      cb(err);
+    },
+  });
+}

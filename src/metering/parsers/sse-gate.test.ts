@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createSseDecoder } from './sse.ts';
+import { createSseGate } from './sse-gate.ts';
+
+const events = fc.array(
+  fc.record({
+    event: fc.constantFrom('message_start', 'content_block_delta', 'message_delta', 'ping'),
+    data: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('{"usage":{"output_tokens":7}}'), fc.constant('{"delta":{"text":"ünïcödé ✓"}}')),
+  }),
+  { maxLength: 12 },
+);
+
+function body(evs: Array<{ event: string; data: string }>, eol: string, comment: boolean): Buffer {
+  const lines = evs.map((e) => `${comment ? `: keep-alive${eol}` : ''}event: ${e.event}${eol}data: ${e.data.replace(/[\r\n]/g, ' ')}${eol}${eol}`);
+  return Buffer.from(lines.join(''));
+}
+
+function chunked(buf: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of [...points, buf.length]) {
+    if (p > prev) out.push(buf.subarray(prev, p));
+    prev = p;
+  }
+  return out;
+}
+
+test('the gate yields exactly the events containing the needle, for any chunking and line ending', () => {
+  fc.assert(
+    fc.property(events, fc.constantFrom('\n', '\r\n', '\r'), fc.boolean(), fc.array(fc.nat(), { maxLength: 30 }), (evs, eol, comment, cuts) => {
+      const buf = body(evs, eol, comment);
+      const full = createSseDecoder();
+      const expected = [...full.push(buf.toString('utf8')), ...full.end()].filter((e) => e.data.includes('usage') || e.event.includes('usage'));
+      const gate = createSseGate(['usage']);
+      const got = [...chunked(buf, cuts).flatMap((c) => gate.push(c)), ...gate.end()].filter((e) => e.data.includes('usage') || e.event.includes('usage'));
+      assert.deepEqual(got, expected);
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test('one-byte chunks and an oversized event still decode', () => {
+  const buf = body([{ event: 'message_delta', data: '{"usage":{"output_tokens":800}}' }, { event: 'ping', data: 'x'.repeat(1_200_000) }, { event: 'message_delta', data: '{"usage":{"output_tokens":900}}' }], '\n', false);
+  const small = createSseGate(['usage']);
+  const head = buf.subarray(0, 60);
+  const got = [...head].flatMap((b) => small.push(Uint8Array.of(b)));
+  assert.deepEqual(got.map((e) => e.data), ['{"usage":{"output_tokens":800}}']);
+  const big = createSseGate(['usage']);
+  const all = [...chunked(buf, [100, 70_000, 700_000, 1_100_000]).flatMap((c) => big.push(c)), ...big.end()].filter((e) => e.event === 'message_delta');
+  assert.deepEqual(all.map((e) => e.data), ['{"usage":{"output_tokens":800}}', '{"usage":{"output_tokens":900}}']);
+});
+
+test('event-stream framing: any chunking yields the same frames as one push', async () => {
+  const { createEventStreamDecoder } = await import('./eventstream.ts');
+  const { eventFrame } = await import('../testdata/fake-providers.ts');
+  fc.assert(
+    fc.property(fc.array(fc.record({ type: fc.constantFrom('chunk', 'metadata', 'messageStop'), text: fc.string({ maxLength: 300 }) }), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
+      const buf = Buffer.concat(frames.map((f) => Buffer.from(eventFrame(f.type, { text: f.text }))));
+      const whole = createEventStreamDecoder().push(buf).map((m) => [m.headers[':event-type'], m.payload.toString()]);
+      const d = createEventStreamDecoder();
+      const parts = chunked(buf, cuts).flatMap((c) => d.push(Buffer.from(c)).map((m) => [m.headers[':event-type'], m.payload.toString()]));
+      assert.equal(whole.length, frames.length);
+      assert.deepEqual(parts, whole);
+      assert.equal(d.pending(), 0);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('base64 patterns: a needle anywhere in the decoded bytes is always found in the encoding', async () => {
+  const { base64Patterns } = await import('./bedrock.ts');
+  const pats = base64Patterns('usage');
+  fc.assert(
+    fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), fc.boolean(), (pre, post, put) => {
+      const text = put ? `${pre}usage${post}` : `${pre}${post}`;
+      const b64 = Buffer.from(Buffer.from(text).toString('base64'));
+      const found = pats.some((p) => b64.indexOf(p) >= 0);
+      if (text.includes('usage')) assert.ok(found, JSON.stringify(text));
+    }),
+    { numRuns: 2000 },
+  );
+  assert.deepEqual(pats.map(String), ['dXNhZ2', 'VzYWdl', '1c2FnZ']);
+});
+
+test('peekEventType reads the event type without decoding the other headers', async () => {
+  const { peekEventType } = await import('./eventstream.ts');
+  const { eventFrame } = await import('../testdata/fake-providers.ts');
+  const f = Buffer.from(eventFrame('contentBlockDelta', { x: 1 }));
+  assert.equal(peekEventType(f, 12, 12 + f.readUInt32BE(4)), 'contentBlockDelta');
+  assert.equal(peekEventType(f, 12, 20), undefined, 'truncated headers');
+});

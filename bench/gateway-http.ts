@@ -9,6 +9,9 @@
  * - tunnel throughput: bulk bytes to a TCP sink, direct vs tunnel (target ≥ 80 %)
  * - interception with a cached leaf: same as the first row but the host is intercepted
  *   (gateway terminates TLS and forwards over a pooled upstream connection; target ≤ 3 ms)
+ * - the same CONNECT rows through `@anthropic-ai/sandbox-runtime`'s HTTP proxy
+ *   (`createHttpProxyServer`, allow-all filter, opaque tunnel), in the same worker. It has no
+ *   host overrides, so its CONNECT names 127.0.0.1:<port> (the TLS server name stays the same).
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createServer as createNetServer, connect as netConnect, type Socket, type AddressInfo } from 'node:net';
@@ -20,6 +23,8 @@ import { createSandboxCa, type SandboxCa } from '../src/gateway/tls/ca.ts';
 import { createLeafCache } from '../src/gateway/tls/leaf.ts';
 import { createHttpGateway } from '../src/gateway/http/index.ts';
 import type { GatewayPolicy } from '../src/gateway/http/index.ts';
+import { createHttpProxyServer } from '@anthropic-ai/sandbox-runtime/dist/sandbox/http-proxy.js';
+import { emitResult } from './report.ts';
 
 interface WorkerInput {
   httpsPort: number;
@@ -61,7 +66,10 @@ async function runGatewayWorker(input: WorkerInput): Promise<void> {
     u.pipe(c);
   });
   await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  parentPort!.postMessage({ port: (gw.address as { port: number }).port, relayPort: (relay.address() as AddressInfo).port, caPem: ca.certPem });
+  const srt = createHttpProxyServer({ filter: () => true });
+  await new Promise<void>((r) => srt.listen(0, '127.0.0.1', r));
+  const srtPort = (srt.address() as AddressInfo).port;
+  parentPort!.postMessage({ port: (gw.address as { port: number }).port, relayPort: (relay.address() as AddressInfo).port, srtPort, caPem: ca.certPem });
 }
 
 const REQUEST = 'GET /ping HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n';
@@ -164,7 +172,7 @@ async function main(): Promise<void> {
   const httpsPort = (origin.address() as AddressInfo).port;
   const sinkPort = (sink.address() as AddressInfo).port;
   const worker = new Worker(new URL(import.meta.url), { workerData: { httpsPort, sinkPort, upstreamCaPem: upstreamCa.certPem } satisfies WorkerInput });
-  const { port: proxyPort, relayPort, caPem } = await new Promise<{ port: number; relayPort: number; caPem: string }>((r) => worker.once('message', r));
+  const { port: proxyPort, relayPort, srtPort, caPem } = await new Promise<{ port: number; relayPort: number; srtPort: number; caPem: string }>((r) => worker.once('message', r));
 
   const direct = (port: number) => async (): Promise<Socket> => {
     const s = netConnect({ port, host: '127.0.0.1', noDelay: true });
@@ -172,18 +180,20 @@ async function main(): Promise<void> {
     return s;
   };
   const upCa = upstreamCa.certPem;
-  const [lDirect, lTunnel, lIntercept] = (await sample(n, [
+  const [lDirect, lTunnel, lIntercept, lSrt] = (await sample(n, [
     () => tlsExchange('api.bench.test', upCa, direct(httpsPort)),
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(proxyPort, 'api.bench.test', 443)),
     () => tlsExchange('meter.bench.test', caPem, () => openTunnel(proxyPort, 'meter.bench.test', 443)),
-  ])) as [number, number, number];
-  const rounds: number[][] = [[], [], []];
+    () => tlsExchange('api.bench.test', upCa, () => openTunnel(srtPort, '127.0.0.1', httpsPort)),
+  ])) as [number, number, number, number];
+  const rounds: number[][] = [[], [], [], []];
   for (let i = 0; i < 3; i++) {
     rounds[0]!.push(await throughput(mb, direct(sinkPort)));
     rounds[1]!.push(await throughput(mb, direct(relayPort)));
     rounds[2]!.push(await throughput(mb, () => openTunnel(proxyPort, 'sink.bench.test', 443)));
+    rounds[3]!.push(await throughput(mb, () => openTunnel(srtPort, '127.0.0.1', sinkPort)));
   }
-  const [tDirect, tRelay, tTunnel] = rounds.map(p50) as [number, number, number];
+  const [tDirect, tRelay, tTunnel, tSrt] = rounds.map(p50) as [number, number, number, number];
 
   const rows = [
     ['new TLS connection + request, p50', `${lDirect.toFixed(3)} ms`, `${lTunnel.toFixed(3)} ms`, `+${(lTunnel - lDirect).toFixed(3)} ms`, '≤ +0.5 ms'],
@@ -191,6 +201,8 @@ async function main(): Promise<void> {
     ['tunnel throughput (median of 3)', `${tDirect.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${((tTunnel / tDirect) * 100).toFixed(1)} %`, '≥ 80 %'],
     ['  reference: bare Node pipe relay', `${tDirect.toFixed(0)} MB/s`, `${tRelay.toFixed(0)} MB/s`, `${((tRelay / tDirect) * 100).toFixed(1)} %`, ''],
     ['  gateway tunnel vs bare relay', `${tRelay.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${((tTunnel / tRelay) * 100).toFixed(1)} %`, ''],
+    ['srt proxy: new TLS connection, p50', `${lDirect.toFixed(3)} ms`, `${lSrt.toFixed(3)} ms`, `+${(lSrt - lDirect).toFixed(3)} ms`, `km/srt added: ${((lTunnel - lDirect) / (lSrt - lDirect)).toFixed(2)}x`],
+    ['srt proxy: tunnel throughput', `${tDirect.toFixed(0)} MB/s`, `${tSrt.toFixed(0)} MB/s`, `${((tSrt / tDirect) * 100).toFixed(1)} %`, `km/srt: ${((tTunnel / tSrt) * 100).toFixed(0)} %`],
   ];
   const head = ['measure', 'direct', 'via gateway', 'added / ratio', 'target'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -198,6 +210,10 @@ async function main(): Promise<void> {
   console.log(`gateway-http bench: n=${n} connections per latency row, ${mb} MB per throughput row, loopback`);
   console.log(fmt(head));
   for (const r of rows) console.log(fmt(r));
+  const added = lTunnel - lDirect;
+  emitResult({ target: 'CONNECT added latency p50 ≤ 0.5 ms', measured: `+${added.toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms; srt +${(lSrt - lDirect).toFixed(3)} ms`, ratio: `${(lTunnel / lDirect).toFixed(2)}x direct`, pass: added <= 0.5 });
+  emitResult({ target: 'tunnel throughput ≥ 80 % of direct', measured: `${tTunnel.toFixed(0)} MB/s`, baseline: `direct ${tDirect.toFixed(0)}; srt ${tSrt.toFixed(0)} MB/s`, ratio: `${((tTunnel / tDirect) * 100).toFixed(1)} %`, pass: tTunnel / tDirect >= 0.8 });
+  emitResult({ target: 'intercepted request (cached leaf) added p50 ≤ 3 ms', measured: `+${(lIntercept - lDirect).toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms`, ratio: `${(lIntercept / lDirect).toFixed(2)}x direct`, pass: lIntercept - lDirect <= 3 });
   await worker.terminate();
   origin.closeAllConnections();
   origin.close();

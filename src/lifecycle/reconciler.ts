@@ -17,6 +17,9 @@ export interface ReconcilerDeps {
   clock: Clock;
   /** CA renewal (SPEC §5), checked for every sandbox that can run again. */
   caRenewer?: { check(s: SandboxRecord): Promise<unknown> };
+  /** Compute spend (SPEC §6.4/§6.5): charged every `computeIntervalMs`; `pause` at 100% unless locked. */
+  compute?: { tick(s: SandboxRecord): Promise<{ action: 'none' | 'pause' | 'locked' } | undefined> };
+  computeIntervalMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -63,11 +66,28 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
     }
   };
 
+  const lastCharged = new Map<string, number>();
+  const chargeCompute = async (s: SandboxRecord, now: number): Promise<void> => {
+    if (!deps.compute) return;
+    const prev = lastCharged.get(s.id);
+    if (prev !== undefined && now - prev < (deps.computeIntervalMs ?? 60_000)) return;
+    lastCharged.set(s.id, now);
+    try {
+      const r = await deps.compute.tick(s);
+      if (r?.action === 'pause' && s.status === 'running' && !s.locked) {
+        await deps.service.ops.pause(s, { actor: 'budget', reason: 'compute budget exhausted', pausedBy: 'budget' });
+      }
+    } catch (e) {
+      deps.log?.('error', 'compute accrual failed', { sandbox: s.id, error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
   const pass = async (): Promise<TeardownDecision[]> => {
     const now = deps.clock.now();
     const done: TeardownDecision[] = [];
     for (const s of await deps.store.listSandboxes({ statuses: ['running', 'paused', 'stopped'] })) {
       await renewCa(s);
+      await chargeCompute(s, now);
       const d = decideTeardown(s, now);
       if (!d) continue;
       try {

@@ -15,6 +15,7 @@ import type { SandboxRecord } from '../store/index.ts';
 import type { Substrate } from '../substrate/index.ts';
 import { sandboxPaths, writeSandboxFiles } from './files.ts';
 import { identityKeysDir, mailPolicyOf, provisionIdentity } from '../identity/index.ts';
+import { computeRateFor, rateInputOf } from '../budget/index.ts';
 import { imageLayerDir, readImage } from './images.ts';
 import { runInitCommands } from './init.ts';
 import { overrideProfile } from './overrides.ts';
@@ -163,6 +164,8 @@ async function build(deps: SandboxServiceDeps, req: CreateRequest, prep: Prepare
     policy: mailPolicyOf(email),
     clock: deps.clock,
   });
+  const rate = computeRateFor(rateInputOf(prep.profile));
+  await deps.store.setComputeRate(row.id, rate.ratePerHourUsd, rate.source);
   progress({ type: 'step', message: 'opening the gateway' });
   await deps.gateways.open(row);
   progress({ type: 'step', message: `building the sandbox on ${prep.substrate.name}` });

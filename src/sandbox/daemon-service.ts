@@ -12,6 +12,8 @@ import { createLocalSubstrate, localSubstrateAvailability, type Substrate } from
 import { createCaRenewer } from './ca-renewal.ts';
 import { createEventRecorder } from './events.ts';
 import { createGatewayManager } from './gateways.ts';
+import { createSandboxMeter, type SandboxMeterConfig } from '../metering/index.ts';
+import { createComputeAccruer } from '../budget/index.ts';
 import { registerSandboxRoutes } from './routes.ts';
 import { createSandboxService } from './service.ts';
 
@@ -24,7 +26,12 @@ export function sandboxDaemonService(options: { env?: NodeJS.ProcessEnv } = {}):
       const store = await openSqliteStore(sqliteStorePath(config, { stateDir: ctx.stateDir, cwd: ctx.stateDir, env }), { clock: ctx.clock });
       const redactor = createRedactor({ literals: config.audit.redact_literals });
       const events = createEventRecorder({ store, redactor, clock: ctx.clock, onError: (e) => ctx.log('error', 'event write failed', { error: String(e) }) });
-      const gateways = createGatewayManager({ kmHome: ctx.stateDir, store, events, clock: ctx.clock });
+      // AI metering and the AI hard stop: one meter per sandbox gateway (SPEC §6).
+      const meterConfig = { pricing: config.pricing as SandboxMeterConfig['pricing'], extraHosts: config.metering.extra_hosts };
+      const gateways = createGatewayManager({
+        kmHome: ctx.stateDir, store, events, clock: ctx.clock,
+        exchangeFor: (s) => createSandboxMeter({ store, clock: ctx.clock, record: (e) => void events.batch(e) }, meterConfig, s.id).exchange,
+      });
       const local = createLocalSubstrate({ kmHome: ctx.stateDir });
       const availability = localSubstrateAvailability();
       const substrates: Record<string, Substrate> = availability.ok ? { local } : {};
@@ -42,7 +49,8 @@ export function sandboxDaemonService(options: { env?: NodeJS.ProcessEnv } = {}):
       for (const r of recovered) ctx.log('info', 'sandbox reconciled', { ...r });
       registerSandboxRoutes(ctx.router, service);
       const caRenewer = createCaRenewer({ kmHome: ctx.stateDir, clock: ctx.clock, gateway: (id) => gateways.get(id), events });
-      const reconciler = createReconciler({ store, service, events, clock: ctx.clock, log, caRenewer });
+      const compute = createComputeAccruer({ store, clock: ctx.clock, onEvent: (e) => void events.batch([{ timestampMs: Date.parse(e.timestamp), sandboxId: e.sandbox_id, eventType: e.event_type, source: e.source, detail: e.detail }]) });
+      const reconciler = createReconciler({ store, service, events, clock: ctx.clock, log, caRenewer, compute });
       return {
         async close() {
           await reconciler.close();

@@ -285,10 +285,7 @@ test('budget_exhausted: once the AI budget is spent the gateway refuses, the run
   await e.create('demo', '  budget:\n    ai:\n      maxSpendUSD: 0.001\n');
   const first = await e.km(['agent', 'run', 'demo', '--prompt', 'spend it', '--wait']);
   const doc = JSON.parse(first.stdout) as Doc;
-  if (Number(doc.km.usage.requests) === 0) {
-    t.skip('the gateway does not meter yet (metering not wired into the sandbox gateway), so the AI budget never runs out');
-    return;
-  }
+  assert.ok(Number(doc.km.usage.requests) > 0, 'the gateway metered the run');
   assert.equal(first.code, 0, first.stderr);
   const second = await e.km(['agent', 'run', 'demo', '--prompt', 'one more', '--wait']);
   assert.equal(second.code, 3, second.stderr);

@@ -39,7 +39,8 @@ export interface Upstream {
   dial(target: Target, timeoutMs: number): Promise<Socket>;
   /** The keep-alive pool for requests to this target. */
   agentFor(target: Target, tls: boolean): HttpAgent;
-  tlsContext: SecureContext;
+  /** Trust for re-originated TLS (system roots + `extraCaPem`), created on first read. */
+  readonly tlsContext: SecureContext;
   close(): void;
 }
 
@@ -59,9 +60,16 @@ async function defaultResolve(name: string): Promise<string[]> {
 export function createUpstream(policy: GatewayPolicy, opts: UpstreamOptions, connectTimeoutMs: number): Upstream {
   const overrides = new Map(Object.entries(opts.hostOverrides ?? {}).map(([k, v]) => [k.toLowerCase(), parseOverride(v)]));
   const resolve = opts.resolve ?? defaultResolve;
-  const ca = [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
-  if (opts.extraCaPem) ca.push(opts.extraCaPem);
-  const tlsContext = createSecureContext({ ca });
+  // Built on first use: a context holding the ~150-300 roots costs ~1.2 MiB of OpenSSL memory,
+  // and an idle sandbox (or a listener that never re-originates TLS) never needs it.
+  let tlsContext: SecureContext | null = null;
+  const trust = (): SecureContext => {
+    if (tlsContext) return tlsContext;
+    const ca = [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
+    if (opts.extraCaPem) ca.push(opts.extraCaPem);
+    tlsContext = createSecureContext({ ca });
+    return tlsContext;
+  };
   const httpAgent = new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
   const httpsAgent = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
   const parent = opts.proxy ? parseParentProxy(opts.proxy, opts.proxyBypass) : null;
@@ -126,7 +134,9 @@ export function createUpstream(policy: GatewayPolicy, opts: UpstreamOptions, con
       const set = target.viaParent && parentAgents ? parentAgents : { http: httpAgent, https: httpsAgent };
       return tls ? set.https : set.http;
     },
-    tlsContext,
+    get tlsContext() {
+      return trust();
+    },
     close() {
       for (const a of [httpAgent, httpsAgent, parentAgents?.http, parentAgents?.https]) a?.destroy();
     },

@@ -1,0 +1,201 @@
+/**
+ * Metering overhead: a ~1 MB Anthropic SSE stream relayed through TLS interception with the
+ * metering hook and without, side by side in one run. Each gateway runs in its own worker
+ * process so its CPU time (all threads: GC included) is measured on its own.
+ *
+ *   scripts/node bench/metering.ts [--n 40] [--kb 1024]
+ *
+ * Each client keeps its connection alive, so the figures are per request (no handshakes).
+ * Reports gateway CPU per stream (metered / plain; target ≤ 1.05) and time to first byte
+ * (difference of medians; target ≤ 1 ms), plus the ledger rows written as a sanity check.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpsServer, request as httpsRequest, Agent } from 'node:https';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { systemClock } from '../src/core/clock.ts';
+import { createLeafCache, createSandboxCa } from '../src/gateway/tls/index.ts';
+import { openSqliteStore } from '../src/store/index.ts';
+import { insertTestSandbox, startMeteredGateway } from '../src/metering/testdata/harness.ts';
+import { createUsageParser } from '../src/metering/parsers/index.ts';
+import { eventFrame } from '../src/metering/testdata/fake-providers.ts';
+
+interface WorkerInput {
+  metered: boolean;
+  originPort: number;
+  originCaPem: string;
+}
+
+async function gatewayWorker(input: WorkerInput): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'km-bench-meter-'));
+  const store = await openSqliteStore(join(dir, 'km.db'), { clock: systemClock });
+  await insertTestSandbox(store, 'sb-be0c0001');
+  const g = await startMeteredGateway({
+    store, fake: null, sandboxId: 'sb-be0c0001', noMeter: !input.metered,
+    overrides: { 'api.anthropic.com': `127.0.0.1:${input.originPort}` }, extraCaPem: input.originCaPem,
+  });
+  process.on('message', async (m: string) => {
+    if (m === 'cpu') {
+      const u = process.cpuUsage();
+      process.send!({ cpuUs: u.user + u.system, rows: (await store.listUsage('sb-be0c0001')).length });
+    } else if (m === 'close') {
+      await g.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+      process.exit(0);
+    }
+  });
+  process.send!({ port: g.port, caFile: g.caFile });
+}
+
+/** A ~`kb` KiB Anthropic Messages stream with usage at the start and the end. */
+function sseStream(kb: number): Buffer[] {
+  const ev = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+  const parts = [ev('message_start', { type: 'message_start', message: { id: 'msg_b', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage: { input_tokens: 1200, cache_read_input_tokens: 300, cache_creation_input_tokens: 0, output_tokens: 1 } } })];
+  const text = 'lorem ipsum dolor sit amet, '.repeat(4);
+  let size = parts[0]!.length;
+  while (size < kb * 1024) {
+    const p = ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+    parts.push(p);
+    size += p.length;
+  }
+  parts.push(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9000 } }), ev('message_stop', { type: 'message_stop' }));
+  // Written in ~16 KiB writes, like a provider flushing tokens.
+  const all = Buffer.from(parts.join(''));
+  const out: Buffer[] = [];
+  for (let i = 0; i < all.length; i += 16_384) out.push(all.subarray(i, i + 16_384));
+  return out;
+}
+
+function startWorker(input: WorkerInput): Promise<{ w: ChildProcess; port: number; caFile: string }> {
+  const w = fork(new URL(import.meta.url), [], { env: { ...process.env, KM_BENCH_GATEWAY: JSON.stringify(input) } });
+  return new Promise((resolve) => w.once('message', (m: { port: number; caFile: string }) => resolve({ w, ...m })));
+}
+
+const ask = <T>(w: ChildProcess, m: string): Promise<T> => new Promise((r) => (w.once('message', (x) => r(x as T)), w.send(m)));
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One client connection per gateway, kept alive: per-request costs only, no handshakes. */
+const agentFor = (port: number, ca: string): Agent =>
+  new Agent({ keepAlive: true, maxSockets: 1, proxyEnv: { HTTPS_PROXY: `http://127.0.0.1:${port}` }, ca } as ConstructorParameters<typeof Agent>[0]);
+
+async function oneStream(agent: Agent): Promise<{ ttfbMs: number; totalMs: number; bytes: number }> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: 'api.anthropic.com', path: '/v1/messages', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      let first = 0n;
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        if (first === 0n) first = process.hrtime.bigint();
+        bytes += c.length;
+      });
+      res.on('end', () => {
+        const end = process.hrtime.bigint();
+        resolve({ ttfbMs: Number(first - t0) / 1e6, totalMs: Number(end - t0) / 1e6, bytes });
+      });
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 9000, stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '40' }, kb: { type: 'string', default: '1024' } } });
+  const n = Number(values.n);
+  const chunks = sseStream(Number(values.kb));
+  const originCa = await createSandboxCa('bench-origin', systemClock);
+  const ctx = await createLeafCache(originCa, { clock: systemClock }).getSecureContext('api.anthropic.com');
+  const origin = createHttpsServer({ SNICallback: (_n, cb) => cb(null, ctx) }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const c of chunks) res.write(c);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  const originPort = (origin.address() as AddressInfo).port;
+  const { readFile } = await import('node:fs/promises');
+  const metered = await startWorker({ metered: true, originPort, originCaPem: originCa.certPem });
+  const plain = await startWorker({ metered: false, originPort, originCaPem: originCa.certPem });
+  const am = agentFor(metered.port, await readFile(metered.caFile, 'utf8'));
+  const ap = agentFor(plain.port, await readFile(plain.caFile, 'utf8'));
+  // Warm-up (connection, leaf minting, JIT), then reset the CPU baselines.
+  for (let i = 0; i < 5; i++) await oneStream(am), await oneStream(ap);
+  // Blocks alternate metered/plain; each block's CPU is read from both processes, and the
+  // ratio is the median over blocks, so drift from other load on the host cancels out.
+  const res = { m: [] as Array<{ ttfbMs: number; totalMs: number; bytes: number }>, p: [] as Array<{ ttfbMs: number; totalMs: number; bytes: number }> };
+  const perBlock = 8;
+  const ratios: number[] = [];
+  const cpu = { m: 0, p: 0 };
+  for (let done = 0; done < n; done += perBlock) {
+    const m0 = await ask<{ cpuUs: number }>(metered.w, 'cpu');
+    for (let i = 0; i < perBlock; i++) res.m.push(await oneStream(am));
+    const m1 = await ask<{ cpuUs: number }>(metered.w, 'cpu');
+    const p0 = await ask<{ cpuUs: number }>(plain.w, 'cpu');
+    for (let i = 0; i < perBlock; i++) res.p.push(await oneStream(ap));
+    const p1 = await ask<{ cpuUs: number }>(plain.w, 'cpu');
+    cpu.m += m1.cpuUs - m0.cpuUs;
+    cpu.p += p1.cpuUs - p0.cpuUs;
+    ratios.push((m1.cpuUs - m0.cpuUs) / (p1.cpuUs - p0.cpuUs));
+  }
+  const end = { m: await ask<{ cpuUs: number; rows: number }>(metered.w, 'cpu') };
+  const count = res.m.length;
+  const cpuM = cpu.m / count / 1000;
+  const cpuP = cpu.p / count / 1000;
+  const ttfbM = median(res.m.map((r) => r.ttfbMs));
+  const ttfbP = median(res.p.map((r) => r.ttfbMs));
+  const rows: Array<[string, string, string, string]> = [
+    ['', 'metered', 'plain', 'ratio / diff'],
+    ['stream bytes', String(res.m[0]!.bytes), String(res.p[0]!.bytes), ''],
+    ['gateway CPU per stream (ms)', cpuM.toFixed(2), cpuP.toFixed(2), `${median(ratios).toFixed(3)}x median of ${ratios.length} blocks (target ≤ 1.05)`],
+    ['time to first byte p50 (ms)', ttfbM.toFixed(2), ttfbP.toFixed(2), `${(ttfbM - ttfbP >= 0 ? '+' : '')}${(ttfbM - ttfbP).toFixed(2)} ms (target ≤ 1 ms)`],
+    ['total time p50 (ms)', median(res.m.map((r) => r.totalMs)).toFixed(2), median(res.p.map((r) => r.totalMs)).toFixed(2), ''],
+  ];
+  // The parser alone over the same stream, in this process (least sensitive to host load).
+  const parse = (): void => {
+    const pr = createUsageParser({ provider: 'anthropic', api: 'messages' }, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    for (const c of chunks) pr.push(c);
+    pr.end();
+  };
+  for (let i = 0; i < 10; i++) parse();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < 50; i++) parse();
+  const c1 = process.cpuUsage(c0);
+  // Claude Code on Bedrock: InvokeModelWithResponseStream frames of the same size, parser only.
+  const frame = (inner: unknown) => Buffer.from(eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(inner)).toString('base64'), p: 'abcdefghijklmnopqrstuvwxyz' }));
+  const frames = [frame({ type: 'message_start', message: { model: 'claude-sonnet-4-5', usage: { input_tokens: 1200, output_tokens: 1 } } })];
+  for (let size = 0; size < Number(values.kb) * 1024; size += frames[frames.length - 1]!.length) {
+    frames.push(frame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lorem ipsum dolor sit amet, '.repeat(2) } }));
+  }
+  frames.push(frame({ type: 'message_delta', usage: { output_tokens: 9000 } }), frame({ type: 'message_stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 1200, outputTokenCount: 9000 } }));
+  const bedrockBody = Buffer.concat(frames);
+  const bedrockChunks: Buffer[] = [];
+  for (let i = 0; i < bedrockBody.length; i += 16_384) bedrockChunks.push(bedrockBody.subarray(i, i + 16_384));
+  const parseBedrock = (): void => {
+    const pr = createUsageParser({ provider: 'bedrock', api: 'invoke-with-response-stream', model: 'anthropic.claude-sonnet-4-5' }, { status: 200, headers: {} });
+    for (const c of bedrockChunks) pr.push(c);
+    pr.end();
+  };
+  for (let i = 0; i < 10; i++) parseBedrock();
+  const b0 = process.cpuUsage();
+  for (let i = 0; i < 50; i++) parseBedrock();
+  const b1 = process.cpuUsage(b0);
+  rows.push(['usage parser alone (ms)', ((c1.user + c1.system) / 50 / 1000).toFixed(3), '', `${(((c1.user + c1.system) / 50 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
+  rows.push([`bedrock stream parser alone (${frames.length} frames)`, ((b1.user + b1.system) / 50 / 1000).toFixed(3), '', `${(((b1.user + b1.system) / 50 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
+  for (const r of rows) console.log(`${r[0].padEnd(40)}${r[1].padStart(10)}${r[2].padStart(10)}  ${r[3]}`);
+  console.log(`ledger rows written by the metered gateway: ${end.m.rows} (expected ${count + 5})`);
+  am.destroy();
+  ap.destroy();
+  metered.w.send('close');
+  plain.w.send('close');
+  origin.closeAllConnections();
+  origin.close();
+}
+
+const gatewayInput = process.env.KM_BENCH_GATEWAY;
+if (gatewayInput === undefined) await main();
+else await gatewayWorker(JSON.parse(gatewayInput) as WorkerInput);

@@ -16,9 +16,9 @@ import { queuePrompts } from '../../src/agent/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { DEFAULT_REPLY } from '../support/fake-anthropic.ts';
 import { agentEnv, claudeMissing, kmIn, userTexts, type AgentEnv } from './agent-support.ts';
-import { cannotRunSandboxes, KM } from './lifecycle-support.ts';
+import { checkoutHiddenInSandboxes, cannotRunSandboxes, KM } from './lifecycle-support.ts';
 
-const skip = cannotRunSandboxes() ?? claudeMissing();
+const skip = cannotRunSandboxes() ?? checkoutHiddenInSandboxes() ?? claudeMissing();
 const RUN_ID = /^\d{8}T\d{6}Z$/;
 
 type Doc = Record<string, unknown> & { km: Record<string, unknown> & { usage: Record<string, unknown> } };

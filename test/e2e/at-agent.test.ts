@@ -11,9 +11,9 @@ import { createManualClock } from '../../src/core/clock.ts';
 import { fireJson, type FireJson } from '../../src/scheduler/index.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
 import { agentEnv, claudeMissing, userTexts, type AgentEnv } from './agent-support.ts';
-import { cannotRunSandboxes } from './lifecycle-support.ts';
+import { checkoutHiddenInSandboxes, cannotRunSandboxes } from './lifecycle-support.ts';
 
-const skip = cannotRunSandboxes() ?? claudeMissing();
+const skip = cannotRunSandboxes() ?? checkoutHiddenInSandboxes() ?? claudeMissing();
 
 async function waitFires(e: AgentEnv, name: string, n: number, timeoutMs = 60_000): Promise<FireJson[]> {
   const end = Date.now() + timeoutMs;

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agentEnv, claudeMissing, profileYaml, userTexts } from './agent-support.ts';
-import { cannotRunSandboxes } from './lifecycle-support.ts';
+import { checkoutHiddenInSandboxes, cannotRunSandboxes } from './lifecycle-support.ts';
 
-const skip = cannotRunSandboxes() ?? claudeMissing();
+const skip = cannotRunSandboxes() ?? checkoutHiddenInSandboxes() ?? claudeMissing();
 
 test('create --prompt --prompt-file --wait queues runs that start in order and are waited for', { skip: skip ?? false, timeout: 300_000 }, async (t) => {
   const e = await agentEnv(t);

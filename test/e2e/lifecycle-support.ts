@@ -26,6 +26,17 @@ export interface Env {
   json<T>(args: string[]): Promise<T>;
 }
 
+/**
+ * Why programs of this checkout (node, node_modules/.bin/claude) cannot run inside a sandbox,
+ * or null: sandboxes see the host root, but /tmp, /home, /root and /run are their own, so a
+ * checkout under one of those is hidden from them by design.
+ */
+export function checkoutHiddenInSandboxes(): string | null {
+  const root = resolve(import.meta.dirname, '../..');
+  const hidden = ['/tmp', '/home', '/root', '/run'].find((d) => root === d || root.startsWith(`${d}/`));
+  return hidden ? `this checkout (${root}) is under ${hidden}, which sandboxes do not see; run from a checkout elsewhere` : null;
+}
+
 /** Why local sandboxes cannot run here, or null. */
 export function cannotRunSandboxes(): string | null {
   const a = localSubstrateAvailability();

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { cannotRunSandboxes, lifecycleEnv, type Env } from './lifecycle-support.ts';
+import { checkoutHiddenInSandboxes, cannotRunSandboxes, lifecycleEnv, type Env } from './lifecycle-support.ts';
 
-const skip = cannotRunSandboxes();
+const skip = cannotRunSandboxes() ?? checkoutHiddenInSandboxes();
 // On the sandbox's PATH (the read-only /opt/km/bin mount), not a host path.
 const KM_MAIL = 'km-mail';
 

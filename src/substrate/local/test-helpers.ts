@@ -4,9 +4,9 @@
  * file again as non-root.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ExecOptions, SandboxSpec, Substrate } from '../index.ts';
 
 export interface Scratch {
@@ -77,11 +77,28 @@ function pidsOfUid(uid: number): number[] {
 }
 
 /**
+ * The temp user runs this checkout's Node and sources, so every directory above them must be
+ * searchable by others: a checkout under a 0700 directory (e.g. from `mktemp -d`) gets `o+x`
+ * added on those directories (search only, never read), and it is left in place so
+ * concurrently running test files never race on it.
+ */
+function reachableForOthers(paths: string[]): void {
+  for (const start of paths) {
+    for (let dir = dirname(start); ; dir = dirname(dir)) {
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+      if (dir === '/') break;
+    }
+  }
+}
+
+/**
  * Creates a unique non-root user (root only). `remove()` first kills, by pid, every process
  * still running as that user (sandboxes a crashed or timed-out child left behind), then
  * deletes the user and its home.
  */
 export function tempUser(): { name: string; uid: number; remove(): void } {
+  reachableForOthers([new URL('../../..', import.meta.url).pathname, process.execPath]);
   const name = `kmt${process.pid}${Math.floor(Math.random() * 1e4)}`.slice(0, 30);
   const r = spawnSync('useradd', ['-m', name], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`useradd failed: ${r.stderr}`);

@@ -69,7 +69,9 @@ function fold(o: Observations, denied: Set<string>, e: EventRecord): void {
       const port = portOf(d.port);
       if (host === undefined || port === undefined) return;
       o.hosts.push({ host, port });
-      if (d.decision === 'deny') denied.add(port === 80 || port === 443 ? host.toLowerCase() : `${host.toLowerCase()}:${port}`);
+      // A refused repository or ref is not a refused host: the host itself was allowed.
+      const sourceRule = typeof d.rule === 'string' && d.rule.startsWith('sourceAccess.');
+      if (d.decision === 'deny' && !sourceRule) denied.add(port === 80 || port === 443 ? host.toLowerCase() : `${host.toLowerCase()}:${port}`);
       return;
     }
     case 'git.access':

@@ -8,17 +8,9 @@ import { parse as parseDomain } from 'tldts';
 
 export type EgressList = 'allowedHosts' | 'allowedDNSSuffixes';
 
-/** The hosts that GitHub source access covers (SPEC §4.1). */
-export const GITHUB_HOSTS: readonly string[] = [
-  'github.com',
-  'api.github.com',
-  'codeload.github.com',
-  'uploads.github.com',
-  'raw.githubusercontent.com',
-  'objects.githubusercontent.com',
-  'codeload.githubusercontent.com',
-  'media.githubusercontent.com',
-];
+/** The hosts GitHub source access covers (SPEC §4.1): one list, kept in the policy engine. */
+export { GITHUB_HOSTS } from '../policy/hosts.ts';
+import { GITHUB_HOSTS } from '../policy/hosts.ts';
 
 export interface ParsedEntry {
   /** `*` alone. */

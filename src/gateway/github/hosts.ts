@@ -27,16 +27,9 @@ export interface GithubClassification {
   service?: string;
 }
 
-export const GITHUB_HOSTS: readonly string[] = [
-  'github.com',
-  'api.github.com',
-  'codeload.github.com',
-  'uploads.github.com',
-  'raw.githubusercontent.com',
-  'objects.githubusercontent.com',
-  'codeload.githubusercontent.com',
-  'media.githubusercontent.com',
-];
+/** The hosts GitHub source access covers (SPEC §4.1): one list, kept in the policy engine. */
+export { GITHUB_HOSTS } from '../../policy/hosts.ts';
+import { GITHUB_HOSTS } from '../../policy/hosts.ts';
 
 const SIGNED_OBJECT_HOSTS = new Set([
   'objects.githubusercontent.com',

@@ -104,6 +104,12 @@ export function finalStatus(launcher: string, exitCode: number, budgetDenied: bo
   return budgetDenied ? 'budget_exhausted' : 'failed';
 }
 
+async function aiBudgetExhausted(store: RunDeps['store'], sandboxId: string): Promise<boolean> {
+  const b = await store.getBudget(sandboxId);
+  if (!b || b.aiLimitUsd === null || b.aiLimitUsd === undefined) return false;
+  return (await store.aiSpentUsd(sandboxId)) >= b.aiLimitUsd;
+}
+
 /** Composes and stores the result of a run whose launcher has finished. */
 async function finalise(deps: RunDeps, sandbox: SandboxRecord, run: RunRecord, state: io.RunState): Promise<RunRecord> {
   const exitCode = state.exitCode ?? 1;
@@ -117,7 +123,10 @@ async function finalise(deps: RunDeps, sandbox: SandboxRecord, run: RunRecord, s
     if (err !== '') parsed.doc.stderr_tail = err;
   }
   const events = await runEvents(deps.store, sandbox.id, timed, endedAtMs);
-  const status = finalStatus(state.status ?? 'failed', exitCode, events.some(isBudgetDenial));
+  // The gateway's denial event may still be in its 250 ms batch when a refused agent exits; an
+  // exhausted AI budget at the end of a failed run says the same thing.
+  const budgetDenied = events.some(isBudgetDenial) || (exitCode !== 0 && (await aiBudgetExhausted(deps.store, sandbox.id)));
+  const status = finalStatus(state.status ?? 'failed', exitCode, budgetDenied);
   const metered = await meteredUsage(deps.store, sandbox.id, timed, endedAtMs);
   const budgetRow = await deps.store.getBudget(sandbox.id);
   const statusReason = status === 'timed_out' ? 'run timeout' : status === 'budget_exhausted' ? 'ai_budget_exhausted' : status === 'cancelled' ? (run.statusReason ?? 'cancelled by the operator') : null;

@@ -49,7 +49,8 @@ function summarise(totals: UsageTotal[], attribution: MeteredUsage['attribution'
 export async function meteredUsage(store: Store, sandboxId: string, run: RunRecord, untilMs: number): Promise<MeteredUsage> {
   const exact = await store.usageTotals(sandboxId, { runId: run.runId });
   if (exact.length > 0) return summarise(exact, 'exact');
-  const since = run.startedAtMs ?? run.createdAtMs;
+  // Gateway event times have whole-second precision: start the window at the run's second.
+  const since = Math.floor((run.startedAtMs ?? run.createdAtMs) / 1000) * 1000;
   return summarise(await store.usageTotals(sandboxId, { sinceMs: since, untilMs }), 'window');
 }
 
@@ -69,7 +70,8 @@ export const isBudgetDenial = (e: EventRecord): boolean =>
 
 /** Gateway events of the sandbox between the run's start and end. */
 export async function runEvents(store: Store, sandboxId: string, run: RunRecord, untilMs: number): Promise<EventRecord[]> {
-  const since = run.startedAtMs ?? run.createdAtMs;
+  // Gateway event times have whole-second precision: start the window at the run's second.
+  const since = Math.floor((run.startedAtMs ?? run.createdAtMs) / 1000) * 1000;
   const events = await store.queryEvents({ sandboxId, sinceMs: since });
   return events.filter((e) => e.timestampMs <= untilMs && e.source === 'gateway');
 }

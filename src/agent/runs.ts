@@ -122,10 +122,15 @@ async function finalise(deps: RunDeps, sandbox: SandboxRecord, run: RunRecord, s
     const err = await io.readRunFile(deps.substrate, sandbox.id, run.runId, 'stderr.log', 4000, true);
     if (err !== '') parsed.doc.stderr_tail = err;
   }
-  const events = await runEvents(deps.store, sandbox.id, timed, endedAtMs);
+  let events = await runEvents(deps.store, sandbox.id, timed, endedAtMs);
   // The gateway's denial event may still be in its 250 ms batch when a refused agent exits; an
-  // exhausted AI budget at the end of a failed run says the same thing.
-  const budgetDenied = events.some(isBudgetDenial) || (exitCode !== 0 && (await aiBudgetExhausted(deps.store, sandbox.id)));
+  // exhausted AI budget at the end of a failed run says the same thing (and the events follow).
+  const exhausted = exitCode !== 0 && !events.some(isBudgetDenial) && (await aiBudgetExhausted(deps.store, sandbox.id));
+  if (exhausted) {
+    await (deps.sleep ?? defaultSleep)(1000);
+    events = await runEvents(deps.store, sandbox.id, timed, deps.clock.now());
+  }
+  const budgetDenied = exhausted || events.some(isBudgetDenial);
   const status = finalStatus(state.status ?? 'failed', exitCode, budgetDenied);
   const metered = await meteredUsage(deps.store, sandbox.id, timed, endedAtMs);
   const budgetRow = await deps.store.getBudget(sandbox.id);

@@ -4,7 +4,7 @@
  * the profile or policy modules; `src/gateway/index.ts` adapts a compiled policy to this.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable, Transform } from 'node:stream';
+import type { Transform } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Clock } from '../../core/clock.ts';
 import type { LeafCache } from '../tls/leaf.ts';
@@ -36,23 +36,9 @@ export interface GatewayPolicy {
   isDestinationAllowed(name: string, ip: string): { allow: boolean; reason?: string };
 }
 
-export interface GithubRequest {
-  method: string;
-  host: string;
-  /** Including the query. */
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: Readable;
-}
-
-export type GithubVerdict =
-  | { action: 'forward'; body: Readable; event: Record<string, unknown> }
-  | { action: 'respond'; status: number; headers: Record<string, string>; body: Buffer; event: Record<string, unknown> };
-
-export interface GithubGuard {
-  isGithubHost(host: string): boolean;
-  check(req: GithubRequest): Promise<GithubVerdict>;
-}
+/** The GitHub guard's contract is defined once, by the guard (SPEC §4). */
+import type { GithubGuard } from '../github/types.ts';
+export type { GithubGuard, GithubRequest, GithubVerdict } from '../github/types.ts';
 
 export interface ExchangeInfo {
   host: string;

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /** `kmd` entry point: the local daemon, normally started on demand by `km`. */
-import { resolveStateDir } from '../config/paths.ts';
-import { toErrorBody } from '../core/errors.ts';
-import { runKmd } from '../daemon/index.ts';
+import { enableBundleCompileCache } from '../core/compile-cache.ts';
+
+enableBundleCompileCache();
+const { resolveStateDir } = await import('../config/paths.ts');
+const { toErrorBody } = await import('../core/errors.ts');
+const { runKmd } = await import('../daemon/index.ts');
 
 try {
   await runKmd({

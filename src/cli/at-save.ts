@@ -15,7 +15,8 @@ import type { Schedule } from '../schedule-grammar/index.ts';
 import type { AtLine } from './at-args.ts';
 import type { ScheduledCommand } from './at-scheduled.ts';
 import { kmd } from './sandbox-client.ts';
-import { createConfigOf, resolveForCreate, sandboxContext } from './sandbox-context.ts';
+import { createConfigOf, resolveForCreate } from './create-context.ts';
+import { sandboxContext } from './sandbox-context.ts';
 import type { CommandContext } from './spec.ts';
 
 export interface SaveInput {

@@ -5,7 +5,8 @@
  * else UTC.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import { loadOperatorConfig, type ConfigReader } from '../config/index.ts';
+import type { ConfigReader } from '../config/index.ts';
+import { loadOperatorConfigCached } from '../config/memo.ts';
 import { KmError } from '../core/errors.ts';
 import { checkTimeZone } from '../schedule-grammar/index.ts';
 
@@ -62,7 +63,7 @@ export async function resolveScheduleTimeZone(inputs: ZoneInputs): Promise<{ tim
     if (!check.ok) throw new KmError('usage', `--tz: ${check.message}`);
     return { timeZone: check.timeZone, source: 'flag' };
   }
-  const loaded = await loadOperatorConfig(inputs.configReader ? { env: inputs.env, cwd: inputs.cwd, reader: inputs.configReader } : { env: inputs.env, cwd: inputs.cwd });
+  const loaded = await loadOperatorConfigCached(inputs.configReader ? { env: inputs.env, cwd: inputs.cwd, reader: inputs.configReader } : { env: inputs.env, cwd: inputs.cwd });
   const configured = loaded.config.timezone;
   if (configured !== undefined) {
     const check = checkTimeZone(configured);

@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KmError } from '../core/errors.ts';
+import { INSTALL_ROOT } from '../core/install-root.ts';
 import { GLOBAL_OPTIONS } from './global.ts';
 import { childNames, type Table } from './parse.ts';
 import type { CommandModule, CommandSpec } from './spec.ts';
@@ -47,7 +48,7 @@ export interface CompletionSources {
 export const defaultSources: CompletionSources = {
   profiles(cwd) {
     const out: string[] = [];
-    for (const dir of [join(cwd, 'profiles'), new URL('../../profiles/', import.meta.url).pathname]) {
+    for (const dir of [join(cwd, 'profiles'), `${INSTALL_ROOT}profiles/`]) {
       try {
         for (const f of readdirSync(dir)) if (f.endsWith('.yaml')) out.push(f.slice(0, -5));
       } catch {

@@ -12,7 +12,7 @@ import type { LearnContext } from './learn-context.ts';
 import { writeJson } from './output.ts';
 import { operatorProfileOptions } from './profile-commands.ts';
 import { diagnosticLine } from './profile-render.ts';
-import { resolveForCreate } from './sandbox-context.ts';
+import { resolveForCreate } from './create-context.ts';
 import type { CommandContext } from './spec.ts';
 
 export const DEFAULT_OUTPUT = 'observed-profile.yaml';

@@ -1,7 +1,9 @@
 /** Talking to kmd for the sandbox commands: start it on demand, plain and NDJSON requests. */
 import { request as httpRequest } from 'node:http';
 import { fromErrorBody, KmError, type ErrorBody } from '../core/errors.ts';
-import { ensureDaemon, type DaemonClient } from '../daemon/index.ts';
+// Module files, not the daemon's index: that would load all of kmd into the CLI.
+import type { DaemonClient } from '../daemon/client.ts';
+import { ensureDaemon } from '../daemon/lifecycle.ts';
 import type { Method } from '../daemon/index.ts';
 import type { CommandContext } from './spec.ts';
 

@@ -4,16 +4,25 @@
  * its state dir, and the command runs with the sandbox environment. A `command` event
  * (redacted argv) and activity for the idle clock are written to the store. Exit code: the
  * command's; 125 when km fails before the command starts.
+ *
+ * Imports name module files rather than folder index files: the bundled CLI is split by
+ * file, and this keeps `km exec`'s load to the config, store and substrate code it runs.
  */
-import { createRedactor } from '../audit/index.ts';
-import { sqliteStorePath } from '../config/index.ts';
+import { createRedactor } from '../audit/redact.ts';
+import { sqliteStorePath } from '../config/expand.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { loadOperatorConfigCached } from '../config/memo.ts';
 import { KmError, isKmError } from '../core/errors.ts';
 import type { Profile } from '../profile/index.ts';
-import { createEventRecorder, labelOf, resolveSandboxRef, sandboxPaths } from '../sandbox/index.ts';
-import { openSqliteStore, type SandboxRecord, type Store } from '../store/index.ts';
-import { createLocalSubstrate, type ExecHandle, type Substrate } from '../substrate/index.ts';
+import { createEventRecorder } from '../sandbox/events.ts';
+import { sandboxPaths } from '../sandbox/files.ts';
+import { labelOf } from '../sandbox/record.ts';
+import { resolveSandboxRef } from '../sandbox/reference.ts';
+import { openSqliteStore } from '../store/sqlite/index.ts';
+import type { SandboxRecord, Store } from '../store/index.ts';
+import { createLocalSubstrate } from '../substrate/local/index.ts';
+import type { ExecHandle, Substrate } from '../substrate/index.ts';
 import { renderError } from './output.ts';
-import { sandboxContext, type SandboxCliContext } from './sandbox-context.ts';
 import type { CommandContext, CommandModule } from './spec.ts';
 
 const ACTIVITY_EVERY_MS = 2000;
@@ -23,11 +32,11 @@ interface Prepared {
   store: Store;
   sandbox: SandboxRecord;
   substrate: Substrate;
-  c: SandboxCliContext;
+  c: LoadedConfig;
 }
 
 async function prepare(ctx: CommandContext): Promise<Prepared> {
-  const c = await sandboxContext(ctx);
+  const c = await loadOperatorConfigCached({ env: ctx.env, cwd: ctx.cwd });
   const store = await openSqliteStore(sqliteStorePath(c.config, { stateDir: c.stateDir, cwd: ctx.cwd, env: ctx.env }), { clock: ctx.clock });
   try {
     const sandbox = await resolveSandboxRef(store, ctx.args[0] as string);
@@ -151,11 +160,17 @@ export const execCommand: CommandModule = {
 export const shellCommand: CommandModule = {
   run: (ctx) =>
     guarded(ctx, async () => {
-      if (typeof ctx.opts.ports === 'string') {
-        throw new KmError('not_available', '--ports is not available in this version', { hint: 'run a server in the sandbox and reach it with km exec' });
-      }
+      const mappings = typeof ctx.opts.ports === 'string' ? (await import('./port-forward.ts')).parsePorts(ctx.opts.ports) : [];
       const p = await prepare(ctx);
+      let forwards: { close(): Promise<void> } | null = null;
       try {
+        if (mappings.length > 0) {
+          const { startPortForwards } = await import('./port-forward.ts');
+          const warn = (line: string) => ctx.io.stderr.write(`warning: ${line}\n`);
+          const touch = () => void p.store.recordActivity(p.sandbox.id, ctx.clock.now()).catch(() => undefined);
+          forwards = await startPortForwards({ substrate: p.substrate, sandboxId: p.sandbox.id, activity: touch, warn }, mappings);
+          ctx.io.stderr.write(`forwarding ${mappings.map((m) => `127.0.0.1:${m.host} -> ${m.sandbox}`).join(', ')}\n`);
+        }
         const shell = (p.sandbox.profile as Profile).spec.execution.shell;
         const tty = ctx.io.stdin.isTTY === true;
         const run = () => runIn(ctx, p, { argv: [shell, '-l'], root: ctx.opts.root === true, env: {}, tty, source: 'shell' });
@@ -166,6 +181,7 @@ export const shellCommand: CommandModule = {
         }
         return await (await import('./learn-session.ts')).withLearnSession(ctx, p.sandbox.id, run);
       } finally {
+        await forwards?.close();
         await p.store.close();
       }
     }),

@@ -4,6 +4,7 @@
  */
 export { OperatorConfigSchema, operatorConfigJsonSchema, SECRET_PATHS, PROMPTED_KEYS, isIpPort, type OperatorConfig, type OperatorConfigInput } from './schema.ts';
 export { loadOperatorConfig, configFiles, fsReader, type ConfigReader, type LoadConfigOptions, type LoadedConfig } from './load.ts';
+export { loadOperatorConfigCached } from './memo.ts';
 export { formatConfigDiagnostic } from './layers.ts';
 export { configKeys, findKey, coerceText, type ConfigKey, type KeyKind } from './keys.ts';
 export { maskSecrets, MASK } from './mask.ts';

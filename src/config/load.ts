@@ -5,13 +5,14 @@
  * file position or variable that supplied the value, all together in one `config_invalid`.
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { suggest, type Diagnostic, type PathSegment } from '../core/diagnostics.ts';
 import { KmError } from '../core/errors.ts';
 import { configKeys, type ConfigKey } from './keys.ts';
 import { deepMerge, depthIn, envLayer, fileLayer, formatConfigDiagnostic, type Layer } from './layers.ts';
-import { resolveStateDir, stateFiles } from './paths.ts';
+import { configFiles } from './paths.ts';
+
+export { configFiles } from './paths.ts';
 import { OperatorConfigSchema, type OperatorConfig } from './schema.ts';
 
 /** Reads a file; undefined when it does not exist. */
@@ -39,13 +40,6 @@ export const fsReader: ConfigReader = async (path) => {
     throw new KmError('config_invalid', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
 };
-
-/** The user and project config files for this environment (the project one may not exist). */
-export function configFiles(env: NodeJS.ProcessEnv, cwd: string): { stateDir: string; user: string; project: string; projectFromEnv: boolean } {
-  const stateDir = resolveStateDir(env);
-  const named = env.KM_CONFIG !== undefined && env.KM_CONFIG !== '';
-  return { stateDir, user: stateFiles(stateDir).config, project: named ? resolve(cwd, env.KM_CONFIG as string) : join(cwd, 'km-config.yaml'), projectFromEnv: named };
-}
 
 export async function loadOperatorConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
   const reader = options.reader ?? fsReader;

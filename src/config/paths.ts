@@ -21,3 +21,10 @@ export const stateFiles = (stateDir: string) => ({
   /** GitHub App private key copied in by `km configure github` (mode 0600). */
   githubAppKey: join(stateDir, 'github-app.pem'),
 });
+
+/** The user and project config files for this environment (the project one may not exist). */
+export function configFiles(env: NodeJS.ProcessEnv, cwd: string): { stateDir: string; user: string; project: string; projectFromEnv: boolean } {
+  const stateDir = resolveStateDir(env);
+  const named = env.KM_CONFIG !== undefined && env.KM_CONFIG !== '';
+  return { stateDir, user: stateFiles(stateDir).config, project: named ? resolve(cwd, env.KM_CONFIG as string) : join(cwd, 'km-config.yaml'), projectFromEnv: named };
+}

@@ -1,11 +1,11 @@
 /** Starting kmd as a detached process in its own session, output appended to kmd.log. */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { stateFiles } from '../config/paths.ts';
+import { entryPoint } from '../core/install-root.ts';
 
 /** The kmd entry point (run with the same Node binary as the CLI). */
-export const KMD_ENTRY = fileURLToPath(new URL('../bin/kmd.ts', import.meta.url));
+export const KMD_ENTRY = entryPoint('kmd');
 
 const MAX_LOG_BYTES = 10 * 1024 * 1024;
 

@@ -1,7 +1,7 @@
 /**
  * The built-in profiles (SPEC §2.4), shipped as YAML in the project's `profiles/`.
  */
-import { fileURLToPath } from 'node:url';
+import { INSTALL_ROOT } from '../core/install-root.ts';
 
 export const BUILTINS: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'learn', description: 'Default exploratory profile: allow everything, record everything' },
@@ -14,7 +14,7 @@ export const BUILTINS: ReadonlyArray<{ name: string; description: string }> = [
 ];
 
 /** Directory holding the built-in YAML files. */
-export const builtinDir = (): string => fileURLToPath(new URL('../../profiles/', import.meta.url));
+export const builtinDir = (): string => `${INSTALL_ROOT}profiles/`;
 
 export const builtinPath = (name: string): string | undefined =>
   BUILTINS.some((b) => b.name === name) ? `${builtinDir()}${name}.yaml` : undefined;

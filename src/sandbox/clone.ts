@@ -11,19 +11,16 @@ import { buildSandbox, prepareCreate } from './create.ts';
 import type { CreateOverrides } from './overrides.ts';
 import type { CreateConfig, ProgressSink, SandboxServiceDeps } from './types.ts';
 
+import { cloneAliases } from './clone-aliases.ts';
+
+export { cloneAliases };
+
 export interface CloneRequest {
   alias?: string | null;
   noCopy?: boolean;
   count?: number;
   overrides?: CreateOverrides;
   config: CreateConfig;
-}
-
-export function cloneAliases(alias: string | null | undefined, count: number): Array<string | null> {
-  if (!Number.isInteger(count) || count < 1 || count > 20) throw new KmError('usage', `--count must be 1 to 20, not ${count}`);
-  if (count === 1) return [alias ?? null];
-  if (!alias) throw new KmError('usage', '--count needs an alias', { hint: 'give one, e.g. km clone demo worker --count 3 (worker-1 … worker-3)' });
-  return Array.from({ length: count }, (_, i) => `${alias}-${i + 1}`);
 }
 
 export async function cloneSandbox(deps: SandboxServiceDeps, src: SandboxRecord, req: CloneRequest, progress: ProgressSink): Promise<SandboxRecord[]> {

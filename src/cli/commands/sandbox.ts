@@ -17,7 +17,11 @@ const createFlags: OptionSpec[] = [
   { name: 'compute', type: 'string', valueName: 'USD', description: 'compute budget limit' },
 ];
 
+// Each command loads only its own module (the bundled CLI is split by file).
 const lazy = (name: string) => async () => (await import('../sandbox-commands.ts'))[name as keyof typeof import('../sandbox-commands.ts')];
+const lazyCreate = (name: 'createCommand' | 'cloneCommand') => async () => (await import('../sandbox-create.ts'))[name];
+const lazyExec = (name: 'execCommand' | 'shellCommand') => async () => (await import('../sandbox-exec.ts'))[name];
+const lazyImage = (name: 'imageBakeCommand' | 'imageListCommand' | 'imageDeleteCommand') => async () => (await import('../sandbox-images.ts'))[name];
 
 export const sandboxCommands: CommandSpec[] = [
   {
@@ -36,7 +40,7 @@ export const sandboxCommands: CommandSpec[] = [
     ],
     json: true,
     examples: ['km create learn --alias demo', 'km create profiles/hardened.yaml --ttl 2h --idle 30m', 'km create open-dev --alias web --ai 5'],
-    load: lazy('createCommand'),
+    load: lazyCreate('createCommand'),
   },
   {
     path: ['list'],
@@ -63,12 +67,12 @@ export const sandboxCommands: CommandSpec[] = [
     args: [sb],
     options: [
       { name: 'root', type: 'boolean', description: 'root inside the sandbox (never host root)' },
-      { name: 'ports', type: 'string', valueName: 'H:S', description: 'forward host ports to sandbox ports (not available in this version)' },
+      { name: 'ports', type: 'string', valueName: 'H:S,…', description: 'while the shell is open, forward host 127.0.0.1:H to sandbox port S (a single number maps the same port)' },
       { name: 'learn', type: 'boolean', description: 'record a learn session while the shell is open; generate the profile on exit' },
       ...learnGenerateFlags,
     ],
-    examples: ['km shell demo', 'km shell demo --root', 'km shell --learn demo -o my-profile.yaml'],
-    load: lazy('shellCommand'),
+    examples: ['km shell demo', 'km shell demo --root', 'km shell demo --ports 8080:80,5432', 'km shell --learn demo -o my-profile.yaml'],
+    load: lazyExec('shellCommand'),
   },
   {
     path: ['exec'],
@@ -83,7 +87,7 @@ export const sandboxCommands: CommandSpec[] = [
     ],
     passthrough: true,
     examples: ['km exec demo -- curl -sS https://example.com/', 'km exec demo --root -- id', 'km exec 1 --env FOO=bar -- sh -c \'echo $FOO\''],
-    load: lazy('execCommand'),
+    load: lazyExec('execCommand'),
   },
   {
     path: ['pause'],
@@ -161,7 +165,7 @@ export const sandboxCommands: CommandSpec[] = [
     ],
     json: true,
     examples: ['km clone demo demo2', 'km clone demo --alias worker --count 3', 'km clone demo fresh --no-copy'],
-    load: lazy('cloneCommand'),
+    load: lazyCreate('cloneCommand'),
   },
   {
     path: ['image', 'bake'],
@@ -174,14 +178,14 @@ export const sandboxCommands: CommandSpec[] = [
     ],
     json: true,
     examples: ['km image bake demo --name web-base'],
-    load: lazy('imageBakeCommand'),
+    load: lazyImage('imageBakeCommand'),
   },
   {
     path: ['image', 'list'],
     summary: 'list local images and what uses them',
     json: true,
     examples: ['km image list', 'km ami list --json'],
-    load: lazy('imageListCommand'),
+    load: lazyImage('imageListCommand'),
   },
   {
     path: ['image', 'delete'],
@@ -190,6 +194,6 @@ export const sandboxCommands: CommandSpec[] = [
     options: [{ name: 'yes', short: 'y', type: 'boolean', description: 'do not ask for confirmation' }],
     json: true,
     examples: ['km image delete web-base --yes'],
-    load: lazy('imageDeleteCommand'),
+    load: lazyImage('imageDeleteCommand'),
   },
 ];

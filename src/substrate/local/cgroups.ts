@@ -92,7 +92,10 @@ export function createCgroups(id: string, limits: SandboxLimits): CgroupPaths {
   const wanted = neededV2(limits);
   const limitsInV2 = v2 !== null && wanted.length > 0 && v2Delegates(v2, wanted);
   const v1: Record<string, string> = {};
-  const ctrls = ['freezer', ...(limitsInV2 ? [] : wanted)];
+  // The v1 freezer only where v2 cannot freeze: every extra hierarchy is one more cgroup
+  // migration (an RCU grace period in the kernel) on each exec.
+  const v2Freezes = v2 !== null && existsSync(join(v2, 'cgroup.freeze'));
+  const ctrls = [...(v2Freezes ? [] : ['freezer']), ...(limitsInV2 ? [] : wanted)];
   try {
     for (const c of ctrls) {
       const mount = h.v1.get(c);
@@ -109,7 +112,7 @@ export function createCgroups(id: string, limits: SandboxLimits): CgroupPaths {
     v1,
     v2,
     limitsIn: wanted.length === 0 ? 'none' : limitsInV2 ? 'v2' : 'v1',
-    freeze: v2 !== null && existsSync(join(v2, 'cgroup.freeze')) ? 'cgroup-v2' : v1.freezer ? 'cgroup-v1' : 'signals',
+    freeze: v2Freezes ? 'cgroup-v2' : v1.freezer ? 'cgroup-v1' : 'signals',
   };
   try {
     writeLimits(paths, limits);

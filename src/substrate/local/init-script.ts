@@ -73,13 +73,13 @@ function rootLines(input: InitScriptInput): string[] {
     `mount --rbind /sys ${NR}/sys`,
     `mount -t tmpfs -o mode=0755,nosuid,nodev,size=64m km-run ${NR}/run`,
     `mkdir -p ${NR}${GATEWAY_MOUNT} ${NR}${CA_DIR}`,
-    `mount --bind ${SETUP}/gw ${NR}${GATEWAY_MOUNT} && mount -o remount,bind,ro,nosuid,nodev ${NR}${GATEWAY_MOUNT}`,
-    `mount --bind ${S}/ca ${NR}${CA_DIR} && mount -o remount,bind,ro,nosuid,nodev ${NR}${CA_DIR}`,
+    `mount --bind -o ro,nosuid,nodev ${SETUP}/gw ${NR}${GATEWAY_MOUNT}`,
+    `mount --bind -o ro,nosuid,nodev ${S}/ca ${NR}${CA_DIR}`,
     `mkdir -p ${NR}/run/lock ${NR}/run/user && chmod 1777 ${NR}/run/lock`,
   );
   for (const f of ETC_FILES) {
     const t = q(`${NR}/etc/${f}`);
-    lines.push(`if [ -f ${t} ] && [ ! -L ${t} ]; then mount --bind ${S}/etc/${f} ${t} && mount -o remount,bind,ro ${t}; else warn "cannot place /etc/${f}"; fi`);
+    lines.push(`if [ -f ${t} ] && [ ! -L ${t} ]; then mount --bind -o ro ${S}/etc/${f} ${t}; else warn "cannot place /etc/${f}"; fi`);
   }
   // The system trust store, where the base allows it (imported images).
   lines.push(
@@ -89,7 +89,7 @@ function rootLines(input: InitScriptInput): string[] {
   );
   input.mounts.forEach((m, i) => {
     const t = q(`${NR}${m.path}`);
-    lines.push(`mkdir -p ${t} && mount --rbind ${SETUP}/m/${i} ${t}${m.readOnly ? ` && mount -o remount,bind,ro ${t}` : ''} || fail "cannot mount ${m.path.replace(/["$`\\]/g, '')}"`);
+    lines.push(`mkdir -p ${t} && mount --rbind${m.readOnly ? ' -o ro' : ''} ${SETUP}/m/${i} ${t} || fail "cannot mount ${m.path.replace(/["$`\\]/g, '')}"`);
   });
   return lines;
 }
@@ -112,7 +112,7 @@ function networkLines(input: InitScriptInput): string[] {
   return lines;
 }
 
-const PROC_COVERS = `for p in sys sysrq-trigger irq bus; do [ -e ${NR}/proc/$p ] && mount --bind ${NR}/proc/$p ${NR}/proc/$p && mount -o remount,bind,ro ${NR}/proc/$p; done; true`;
+const PROC_COVERS = `for p in sys sysrq-trigger irq bus; do [ -e ${NR}/proc/$p ] && mount --bind -o ro ${NR}/proc/$p ${NR}/proc/$p; done; true`;
 
 /** A bash function (builtins only) true once the holder is in place with no capabilities. */
 function holderReady(dual: boolean): string {
@@ -136,7 +136,10 @@ function holderLines(dual: boolean): string[] {
     ...start,
     'HOLDER=$!',
     holderReady(dual),
-    'for i in {1..500}; do holder_ready 2>/dev/null && break; sleep 0.01; done',
+    // Polled every 2 ms without forking: `read -t` on a pipe no one writes to is the pause.
+    'exec {pause}<> <(:)',
+    'for i in {1..2500}; do holder_ready 2>/dev/null && break; read -t 0.002 -u $pause || :; done',
+    'exec {pause}>&-',
     'holder_ready || fail "workload namespace did not come up"',
     ...(dual ? [] : [`echo 1 > ${NR}/proc/sys/user/max_user_namespaces`]),
     PROC_COVERS,

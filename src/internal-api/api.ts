@@ -2,7 +2,8 @@
  * km.internal (SPEC §3.1, §12.5, §13.4): the HTTP API kmd serves to one sandbox on that
  * sandbox's `kmd-internal.sock`. Who is calling is decided by which socket the request came
  * in on, never by the payload. Routes: OTLP (`POST /v1/logs|metrics|traces`), mail
- * (`POST /mail/send`, `GET /mail/messages`, `POST /mail/read`, `POST /mail/messages/:id/read`).
+ * (`POST /mail/send`, `GET /mail/messages`, `POST /mail/read`, `POST /mail/messages/:id/read`),
+ * `POST /sudo` (sudo.ts).
  * Answers JSON, or plain text for `Accept: text/plain` (what `km-mail` shows).
  */
 import { chmodSync, rmSync } from 'node:fs';
@@ -20,6 +21,8 @@ export interface InternalApiDeps {
   mail: MailService;
   telemetry: OtlpReceiver;
   timeZone?: string;
+  /** `POST /sudo` (privileged sandboxes; the handler checks the profile). */
+  sudo?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 export type InternalApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -46,6 +49,7 @@ export function createInternalApi(deps: InternalApiDeps): InternalApiHandler {
     const signal = signalOfPath(url.pathname);
     if (signal) return deps.telemetry.handle(deps.sandboxId, signal, req, res);
     const m = `${req.method ?? 'GET'} ${url.pathname}`;
+    if (m === 'POST /sudo' && deps.sudo) return deps.sudo(req, res);
     if (m === 'GET /healthz') return answer(req, res, { json: { ok: true, sandbox_id: deps.sandboxId }, text: 'ok\n' });
     if (m === 'POST /mail/send') return answer(req, res, await sendMail(deps.mail, deps.sandboxId, label, req));
     if (m === 'GET /mail/messages') return answer(req, res, await readMail(deps.mail, deps.sandboxId, label, url.searchParams, false, tz));

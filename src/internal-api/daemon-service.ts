@@ -14,6 +14,7 @@ import { resolveSandboxRef } from '../sandbox/index.ts';
 import { openSqliteStore } from '../store/index.ts';
 import { createOtlpReceiver } from '../telemetry/index.ts';
 import { createInternalApiManager } from './manager.ts';
+import { createSudoHandler } from './sudo.ts';
 
 export function kmInternalDaemonService(options: { env?: NodeJS.ProcessEnv; reconcileEveryMs?: number } = {}): DaemonService {
   return {
@@ -32,7 +33,8 @@ export function kmInternalDaemonService(options: { env?: NodeJS.ProcessEnv; reco
         resolveSandbox: (ref) => resolveSandboxRef(store, ref),
       });
       const telemetry = createOtlpReceiver({ store, redactor, clock: ctx.clock });
-      const manager = createInternalApiManager({ kmHome: ctx.stateDir, store, mail, telemetry, clock: ctx.clock, ...(config.timezone ? { timeZone: config.timezone } : {}), log: (l, m, f) => ctx.log(l, m, f) });
+      const sudo = createSudoHandler({ kmHome: ctx.stateDir, store, redactor, clock: ctx.clock });
+      const manager = createInternalApiManager({ kmHome: ctx.stateDir, store, mail, telemetry, clock: ctx.clock, sudo, ...(config.timezone ? { timeZone: config.timezone } : {}), log: (l, m, f) => ctx.log(l, m, f) });
       await manager.reconcile();
       let running: Promise<void> | undefined;
       let again = false;

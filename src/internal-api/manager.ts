@@ -7,6 +7,7 @@
  * after a restart or anything missed.
  */
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.ts';
 import { identityKeysDir, mailPolicyOf, provisionIdentity, removeIdentity } from '../identity/index.ts';
@@ -24,6 +25,7 @@ export interface InternalApiManagerDeps {
   telemetry: OtlpReceiver;
   clock: Clock;
   timeZone?: string;
+  sudo?: (sandboxId: string, req: IncomingMessage, res: ServerResponse) => Promise<void>;
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -58,7 +60,7 @@ export function createInternalApiManager(deps: InternalApiManagerDeps): Internal
       if (!(await deps.store.getIdentity(s.id))) await ensureIdentity(s);
       const socketPath = gatewaySocketPath(deps.kmHome, s.id);
       if (!existsSync(join(socketPath, '..'))) return;
-      const handler = createInternalApi({ sandboxId: s.id, label: s.alias ?? s.id, mail: deps.mail, telemetry: deps.telemetry, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+      const handler = createInternalApi({ sandboxId: s.id, label: s.alias ?? s.id, mail: deps.mail, telemetry: deps.telemetry, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.sudo ? { sudo: (req: IncomingMessage, res: ServerResponse) => (deps.sudo as NonNullable<typeof deps.sudo>)(s.id, req, res) } : {}) });
       listeners.set(s.id, await listenInternalApi(handler, { socketPath }));
       deps.log?.('info', 'km.internal listening', { sandbox_id: s.id, socket: socketPath });
     })().finally(() => pending.delete(s.id));

@@ -3,7 +3,7 @@
  * `env` plus km's variables; proxy and CA variables are the substrate's), config files,
  * limits from the instance type, mounts. Pure.
  */
-import { SANDBOX_BIN_DIR, SANDBOX_BIN_MOUNT } from '../internal-api/paths.ts';
+import { SANDBOX_BIN_DIR, SANDBOX_BIN_MOUNT, SANDBOX_SUDO_DIR, SANDBOX_SUDO_MOUNT } from '../internal-api/paths.ts';
 import { instanceSpec, type Profile } from '../profile/index.ts';
 import type { ConfigFile, SandboxLimits, SandboxMount } from '../substrate/index.ts';
 
@@ -68,7 +68,9 @@ export function mountsOf(input: SpecInput): SandboxMount[] {
   const rt = input.profile.spec.runtime;
   // Sandbox-side tools (km-mail) at /opt/km/bin, read-only; the substrate puts it on PATH.
   const tools: SandboxMount = { hostPath: SANDBOX_BIN_DIR, path: SANDBOX_BIN_MOUNT, readOnly: true };
-  return rt.mountEFS ? [tools, { hostPath: input.sharedDir, path: rt.efsMountPoint, readOnly: false }] : [tools];
+  // sudo (SPEC §9.3) exists only in privileged sandboxes.
+  const sudo: SandboxMount[] = input.profile.spec.execution.privileged ? [{ hostPath: SANDBOX_SUDO_DIR, path: SANDBOX_SUDO_MOUNT, readOnly: true }] : [];
+  return [tools, ...sudo, ...(rt.mountEFS ? [{ hostPath: input.sharedDir, path: rt.efsMountPoint, readOnly: false }] : [])];
 }
 
 /** `{id}@{email_subdomain}.{domain}`, default domain part `sandboxes.km.internal` (SPEC §12.1). */

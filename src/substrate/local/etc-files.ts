@@ -25,7 +25,14 @@ export const TRANSPARENT_PORT = 3129;
 export const KM_INTERNAL_ADDR = '127.0.0.2';
 
 /** The etc files bound over the base's (name under /etc → file in `paths.etc`). */
-export const ETC_FILES = ['passwd', 'group', 'hosts', 'resolv.conf', 'hostname'] as const;
+export const ETC_FILES = ['passwd', 'group', 'hosts', 'resolv.conf', 'hostname', 'profile'] as const;
+
+/**
+ * Appended to the base's /etc/profile: login shells (`km shell` runs `bash -l`) reset PATH
+ * there, which would drop km's tools; this puts sudo (privileged sandboxes) first and
+ * km-mail last, once.
+ */
+const LOGIN_PATH = '# km: sudo (privileged sandboxes) and km-mail on PATH\ncase ":$PATH:" in *:/opt/km/bin:*) ;; *) PATH="/opt/km/sudo:$PATH:/opt/km/bin"; export PATH ;; esac\n';
 
 const SYSTEM_BUNDLES = ['etc/ssl/certs/ca-certificates.crt', 'etc/pki/tls/certs/ca-bundle.crt'];
 
@@ -80,6 +87,7 @@ export function writeEtcFiles(paths: StatePaths, input: EtcInput): void {
     hosts,
     'resolv.conf': 'nameserver 127.0.0.1\noptions edns0 trust-ad\n',
     hostname: `${input.hostname}\n`,
+    profile: `${readOr(join(input.baseDir, 'etc/profile'), '')}${readOr(join(input.baseDir, 'etc/profile'), '').endsWith('\n') ? '' : '\n'}${LOGIN_PATH}`,
   };
   for (const name of ETC_FILES) writeFileSync(join(paths.etc, name), files[name], { mode: 0o644 });
 
@@ -94,14 +102,15 @@ export function writeEtcFiles(paths: StatePaths, input: EtcInput): void {
 
 const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
 const NO_PROXY = 'localhost,127.0.0.1,::1,km.internal';
-const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/km/bin';
+/** /opt/km/sudo exists only in privileged sandboxes; /opt/km/bin (km-mail) in all. */
+export const SANDBOX_PATH = '/opt/km/sudo:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/km/bin';
 
 /** The environment every process in the sandbox gets (SPEC §9.4, §5). */
 export function sandboxEnv(spec: { env: Record<string, string>; shell: string; hostname: string }, root: boolean): Record<string, string> {
   const home = root ? '/root' : SANDBOX_HOME;
   const user = root ? 'root' : SANDBOX_USER;
   return {
-    PATH,
+    PATH: SANDBOX_PATH,
     LANG: 'C.UTF-8',
     TERM: 'xterm-256color',
     ...spec.env,

@@ -12,7 +12,7 @@ import type { Clock } from '../core/clock.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
 import { decideDns, decideHost, decidePath, isDestinationAllowed } from '../policy/index.ts';
 import { createDnsFilter, parseUpstream, upstreamsFromResolvConf, type DnsFilterHandle, type Upstream } from './dns/index.ts';
-import { createGithubGuard, type GithubPolicy } from './github/index.ts';
+import { createCompareAncestor, createGithubGuard, type GithubPolicy } from './github/index.ts';
 import { createHttpGateway, type GatewayEvent, type GatewayHooks, type HttpGateway, type HttpGatewayStats, type UpstreamOptions } from './http/index.ts';
 import { createLeafCache, type SandboxCa } from './tls/index.ts';
 
@@ -151,8 +151,10 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
     isDestinationAllowed: (name: string, ip: string) => isDestinationAllowed(o.policy, name, ip),
   };
   const leafs = createLeafCache(o.ca, { clock: o.clock });
-  const github = createGithubGuard({ ...o.github, sandboxId: o.sandboxId });
-  const opened: Array<{ close(): Promise<void> }> = [];
+  // Fast-forward proof for pushes whose pack cannot give one (the compare API, push's credentials).
+  const compareAncestor = createCompareAncestor(policy, upstream);
+  const github = createGithubGuard({ ...o.github, sandboxId: o.sandboxId }, { compareAncestor });
+  const opened: Array<{ close(): Promise<void> }> = [{ close: async () => compareAncestor.close() }];
   try {
     const dns: DnsFilterHandle = await createDnsFilter(
       {

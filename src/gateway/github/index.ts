@@ -4,6 +4,7 @@
  */
 export type { GithubGuard, GithubPolicy, GithubRequest, GithubVerdict, GuardDeps } from './types.ts';
 export { createGithubGuard } from './guard.ts';
+export { createCompareAncestor, verdictOfCompare, type CompareAncestor } from './compare.ts';
 export { classifyGithubRequest, GITHUB_HOSTS, isGithubHostName, normalizeGithubHost } from './hosts.ts';
 export type { GithubClassification, GithubKind } from './hosts.ts';
 export { matchRepo, matchRef, allowsAnyRepo, REPOS_RULE, REFS_RULE } from './match.ts';

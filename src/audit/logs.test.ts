@@ -19,6 +19,8 @@ test('human lines name the decision, the subject and the rule', () => {
     [ev('lifecycle.paused', { actor: 'budget', reason: 'AI budget exhausted' }, 'kmd'), '2027-03-03 08:15:02  lifecycle.paused  budget  AI budget exhausted\n'],
     [ev('command', { command: 'ls -la\nrm x' }, 'shell'), '2027-03-03 08:15:02  command  ls -la rm x\n'],
     [ev('command', { argv: ['sh', '-c', "echo 'hi' | wc"], exit_code: 0 }, 'exec'), "2027-03-03 08:15:02  command  sh -c 'echo '\\''hi'\\'' | wc'  exit 0\n"],
+    [ev('ebpf.deny', { family: 4, proto: 'tcp', addr: '10.9.9.9', port: 22, pid: 4242, op: 'connect' }, 'kmd'), '2027-03-03 08:15:02  ebpf.deny  tcp 10.9.9.9:22 denied (connect, pid 4242)\n'],
+    [ev('ebpf.deny', { family: 6, proto: 'udp', addr: '2001:db8::1', port: 9999, pid: 7, op: 'sendmsg', suppressed: 12 }, 'kmd'), '2027-03-03 08:15:02  ebpf.deny  udp [2001:db8::1]:9999 denied (sendmsg, pid 7, 12 more suppressed)\n'],
     [ev('mail.rejected', { from: 'sb-2', to: 'sb-1', subject: 'hi', reason: 'no', rule: 'email.allowedSenders' }, 'mail'), '2027-03-03 08:15:02  mail.rejected  sb-2 → sb-1  "hi"  (email.allowedSenders)  (no)\n'],
   ];
   for (const [e, line] of rows) assert.equal(renderEventLine(e, 'UTC'), line);

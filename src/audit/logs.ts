@@ -49,6 +49,12 @@ function subject(type: string, d: Record<string, unknown>): string | undefined {
   if (type === 'dns.query') return [s(d.name), d.type && d.type !== 'A' ? s(d.type) : undefined].filter(Boolean).join(' ');
   if (type === 'http.request') return [s(d.method), `${s(d.host) ?? ''}${s(d.path) ?? ''}`, s(d.status)].filter(Boolean).join(' ');
   if (type === 'http.connect') return [s(d.host), s(d.port)].filter(Boolean).join(':');
+  if (type === 'ebpf.deny') {
+    const addr = s(d.addr) ?? '?';
+    const where = String(d.family) === '6' ? `[${addr}]:${s(d.port) ?? '?'}` : `${addr}:${s(d.port) ?? '?'}`;
+    const extra = [s(d.op), s(d.pid) ? `pid ${s(d.pid)}` : undefined, s(d.suppressed) ? `${s(d.suppressed)} more suppressed` : undefined].filter(Boolean).join(', ');
+    return `${s(d.proto) ?? ''} ${where} denied${extra ? ` (${extra})` : ''}`.trim();
+  }
   if (type.startsWith('mail.')) return [s(d.from) ? `${s(d.from)} → ${Array.isArray(d.to) ? d.to.join(',') : (s(d.to) ?? '')}` : undefined, s(d.subject) ? `"${s(d.subject)}"` : undefined].filter(Boolean).join('  ');
   if (type === 'command' && Array.isArray(d.argv)) {
     const argv = d.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(String(a)) ? String(a) : `'${String(a).replace(/'/g, `'\\''`)}'`)).join(' ');

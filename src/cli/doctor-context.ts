@@ -52,6 +52,7 @@ export function doctorContext(opts: { env: NodeJS.ProcessEnv; cwd: string; nowMs
     config: once(() => configProbe(view)),
     cas: async () => sandboxCas(stateDir, (await storeOnce()).sandboxes),
     processes: (sandboxes) => substrateStatuses(stateDir, sandboxes),
+    gatekeeper: async () => (await import('../substrate/index.ts')).localGatekeeperUnavailable(),
   };
 }
 

@@ -14,7 +14,7 @@ const optStr = (ctx: CommandContext, name: string): string | undefined => (typeo
 
 export const listCommand: CommandModule = {
   async run(ctx) {
-    const c = await sandboxContext(ctx);
+    const c = await sandboxContext(ctx, { timeZone: false });
     const k = await kmd(ctx, c.stateDir);
     const items = await k.client.request<SandboxJson[]>('GET', `/v1/sandboxes${ctx.opts.all === true ? '?all=1' : ''}`);
     if (ctx.global.json) writeJson(ctx.io, items);
@@ -24,7 +24,7 @@ export const listCommand: CommandModule = {
 
 export const statusCommand: CommandModule = {
   async run(ctx) {
-    const c = await sandboxContext(ctx);
+    const c = await sandboxContext(ctx, { timeZone: false });
     const k = await kmd(ctx, c.stateDir);
     const ref = ctx.args[0];
     if (ref === undefined) {

@@ -15,8 +15,10 @@ export interface SandboxCliContext {
   timeZone: string;
 }
 
-export async function sandboxContext(ctx: CommandContext): Promise<SandboxCliContext> {
+/** `timeZone: false` skips the zone lookup for commands that print no local times (list, status). */
+export async function sandboxContext(ctx: CommandContext, options: { timeZone?: boolean } = {}): Promise<SandboxCliContext> {
   const { config, stateDir } = await loadOperatorConfigCached({ env: ctx.env, cwd: ctx.cwd });
+  if (options.timeZone === false) return { config, stateDir, timeZone: config.timezone ?? 'UTC' };
   let timeZone = 'UTC';
   try {
     timeZone = (await resolveScheduleTimeZone({ env: ctx.env, cwd: ctx.cwd })).timeZone;

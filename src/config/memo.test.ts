@@ -58,6 +58,16 @@ test('any change to an input is a miss: file bytes, KM_ variables, another build
   const other = join(s.cwd, 'sub');
   mkdirSync(other);
   assert.equal(await get(s.env, 'b1', other), 8);
+  // Another directory without a project file shares the entry (a hit returns the poisoned 77).
+  const poisoned = JSON.parse(readFileSync(s.cacheFile, 'utf8')) as { loaded: { config: { max_sandboxes: number } } };
+  poisoned.loaded.config.max_sandboxes = 77;
+  writeFileSync(s.cacheFile, JSON.stringify(poisoned));
+  const third = join(s.cwd, 'third');
+  mkdirSync(third);
+  assert.equal(await get(s.env, 'b1', third), 77);
+  writeFileSync(join(third, 'km-config.yaml'), 'max_sandboxes: 6\n');
+  assert.equal(await get(s.env, 'b1', third), 6);
+  assert.equal(await get(s.env, 'b1', other), 8);
   // A different build re-validates (poison the cache first: a hit would return 99).
   const body = JSON.parse(readFileSync(s.cacheFile, 'utf8')) as { loaded: { config: { max_sandboxes: number } } };
   body.loaded.config.max_sandboxes = 99;

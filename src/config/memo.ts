@@ -1,8 +1,8 @@
 /**
  * The operator config for latency-sensitive commands (`km exec`, `km list`, …): the same
  * result as `loadOperatorConfig`, remembered in `$KM_HOME/cache/config.json` keyed by a
- * digest of everything the result depends on (this build, the config files' paths and
- * bytes, the KM_* variables, HOME). A hit skips YAML parsing and schema validation (and
+ * digest of everything the result depends on (this build, the paths and bytes of the config
+ * files that exist, the KM_* variables, HOME). A hit skips YAML parsing and schema validation (and
  * loading the code for them); any change to an input is a miss, and a miss loads and
  * validates as usual, so an invalid config is reported exactly as before. Nothing is cached
  * when running from source (the schema may change under it), when a reader is injected, or
@@ -34,12 +34,13 @@ async function readOrNull(path: string): Promise<Buffer | null> {
 
 async function cacheKey(options: LoadConfigOptions, build: string): Promise<{ key: string; bytes: Map<string, Buffer | null> }> {
   const where = configFiles(options.env, options.cwd);
-  const h = createHash('sha256').update(`${build}\0${options.cwd}\0${options.env.HOME ?? ''}\0`);
+  // The working directory matters only through a project file that exists there.
+  const h = createHash('sha256').update(`${build}\0${options.env.HOME ?? ''}\0`);
   const bytes = new Map<string, Buffer | null>();
-  for (const file of new Set([where.user, where.project])) {
-    const b = await readOrNull(file);
+  for (const [role, file] of [['user', where.user], ['project', where.project]] as const) {
+    const b = bytes.has(file) ? (bytes.get(file) ?? null) : await readOrNull(file);
     bytes.set(file, b);
-    h.update(`${file}\0${b === null ? '-' : createHash('sha256').update(b).digest('hex')}\0`);
+    h.update(b === null ? `${role}:absent\0` : `${role}:${file}\0${createHash('sha256').update(b).digest('hex')}\0`);
   }
   for (const [k, v] of Object.entries(options.env).filter(([k]) => k.startsWith('KM_')).sort(([a], [b]) => (a < b ? -1 : 1))) {
     h.update(`${k}=${v ?? ''}\0`);

@@ -88,11 +88,10 @@ export const bpfCheck: Check = {
       const msg = 'not root: the BPF connect gatekeeper is off (namespaces still confine egress)';
       return cfg.requireEbpf ? fail(msg, 'run kmd as root (require_ebpf is set)') : skip(msg);
     }
-    const v = await ctx.run('bpftool', ['version'], { timeoutMs: 5000 });
-    if (v.error === 'ENOENT' || v.code === 127) return problem('bpftool is not installed: the BPF layer is off', 'apt-get install bpftool');
-    const r = await ctx.run('bpftool', ['feature', 'probe', 'kernel'], { timeoutMs: 20_000 });
-    if (r.code !== 0) return problem(`bpftool feature probe failed: ${firstLine(r)}`, 'check that the kernel has CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF');
-    if (/program_type cgroup_sock_addr is available/.test(r.stdout)) return pass('root; cgroup/connect programs load (gatekeeper available)');
-    return problem('the kernel cannot load cgroup/connect BPF programs', 'needs CONFIG_CGROUP_BPF and a cgroup v2 mount');
+    if (!ctx.gatekeeper) return problem('this install cannot probe the BPF gatekeeper: the BPF layer is off');
+    const why = await ctx.gatekeeper();
+    if (why === null) return pass('root; km-bpf loads cgroup/connect programs (gatekeeper available)');
+    const hint = /C compiler|km-bpf helper/.test(why) ? 'install a C compiler (apt-get install gcc) and run ./setup' : 'needs CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF and a cgroup v2 mount';
+    return problem(`the BPF gatekeeper is off: ${why}`, hint);
   },
 };

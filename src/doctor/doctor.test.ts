@@ -19,7 +19,7 @@ const HYBRID_MOUNTS = [
 ].join('\n');
 
 /** A host where everything works; tests override pieces. */
-function fakeCtx(over: { run?: Record<string, RunResult>; files?: Record<string, string>; writable?: boolean; uid?: number; free?: number; store?: Partial<StoreProbe>; path?: string[] } = {}): DoctorContext & { calls: string[] } {
+function fakeCtx(over: { gatekeeper?: string | null; run?: Record<string, RunResult>; files?: Record<string, string>; writable?: boolean; uid?: number; free?: number; store?: Partial<StoreProbe>; path?: string[] } = {}): DoctorContext & { calls: string[] } {
   const calls: string[] = [];
   const runs: Record<string, RunResult> = {
     'unshare --user --map-root-user --net true': ok(),
@@ -29,8 +29,6 @@ function fakeCtx(over: { run?: Record<string, RunResult>; files?: Record<string,
     'unshare -Urn nft -f -': ok(),
     'tmux -V': ok('tmux 3.3a\n'),
     'socat -V': ok('socat by Gerhard Rieger\nsocat version 1.7.4.4 on 06 Nov 2022\n'),
-    'bpftool version': ok('bpftool v7.1.0\n'),
-    'bpftool feature probe kernel': ok('eBPF program_type cgroup_sock_addr is available\n'),
     ...over.run,
   };
   const run: CommandRunner = async (cmd, args) => {
@@ -73,6 +71,7 @@ function fakeCtx(over: { run?: Record<string, RunResult>; files?: Record<string,
     store: async () => store,
     config: async () => ({ ok: true, files: [], message: 'no config files; using defaults', hint: null, requireEbpf: false, defaultSubstrate: null }),
     cas: async () => undefined,
+    gatekeeper: async () => (over.gatekeeper === undefined ? null : over.gatekeeper),
   };
 }
 
@@ -100,8 +99,8 @@ test('missing tools and failing namespaces are reported with hints', async () =>
       'unshare -Urm': err('mount: /tmp/x/merged: permission denied.', 32),
       'tmux -V': enoent,
       'socat -V': enoent,
-      'bpftool version': enoent,
     },
+    gatekeeper: 'cannot build the km-bpf helper: no C compiler (cc); run ./setup with a C compiler installed',
   });
   const m = byName(await runChecks(ctx));
   assert.equal(m['user-namespaces']?.status, 'fail');
@@ -120,8 +119,12 @@ test('bpf: skipped when not root, failing when require_ebpf is set', async () =>
   const ctx = fakeCtx({ uid: 1000 });
   ctx.config = async () => ({ ok: true, files: [], message: '', hint: null, requireEbpf: true, defaultSubstrate: null });
   assert.equal(byName(await runChecks(ctx)).bpf?.status, 'fail');
-  const noLoad = fakeCtx({ run: { 'bpftool feature probe kernel': ok('eBPF program_type cgroup_sock_addr is NOT available\n') } });
-  assert.equal(byName(await runChecks(noLoad)).bpf?.status, 'warn');
+  const noLoad = fakeCtx({ gatekeeper: 'loading a cgroup/connect program (BPF_PROG_LOAD): Operation not permitted' });
+  const r = byName(await runChecks(noLoad)).bpf;
+  assert.equal(r?.status, 'warn');
+  assert.match(r?.message ?? '', /BPF_PROG_LOAD\): Operation not permitted/);
+  assert.match(r?.hint ?? '', /CONFIG_CGROUP_BPF/);
+  assert.equal(byName(await runChecks(fakeCtx())).bpf?.status, 'pass');
 });
 
 test('disk-space thresholds: warn below 2 GiB, fail below 512 MiB', async () => {

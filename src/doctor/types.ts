@@ -115,6 +115,8 @@ export interface DoctorContext {
    * (`running|paused|stopped|missing`); ids it cannot tell about are left out.
    */
   processes?(sandboxes: readonly SandboxSummary[]): Promise<Record<string, string>>;
+  /** Null when the local BPF connect gatekeeper loads here (`km-bpf probe`), else why not. */
+  gatekeeper?(): Promise<string | null>;
 }
 
 export interface Check {

@@ -56,16 +56,18 @@ function imageOf(kmHome: string, profile: Profile): { name: string; layer: strin
   return { name: ami, layer: imageLayerDir(kmHome, ami) };
 }
 
-function effectiveEnforcement(profile: Profile, config: CreateConfig): { effective: string; warning?: string } {
+/** `reason` null: the substrate can attach the BPF gatekeeper (decided again once it is built). */
+function effectiveEnforcement(profile: Profile, config: CreateConfig, substrate: Substrate, reason: string | null = null): { effective: string; warning?: string } {
   const requested = profile.spec.network.enforcement;
   if (requested === 'proxy') return { effective: 'proxy' };
-  const reason = 'the BPF gatekeeper is not available in this version';
+  const why = reason ?? (substrate.gatekeeperUnavailable ? substrate.gatekeeperUnavailable() : `the ${substrate.name} substrate has no BPF gatekeeper`);
+  if (why === null) return { effective: requested };
   if (config.requireEbpf) {
-    throw new KmError('substrate_unavailable', `enforcement: ${requested} requested but BPF is unavailable (${reason})`, {
+    throw new KmError('substrate_unavailable', `enforcement: ${requested} requested but BPF is unavailable (${why})`, {
       hint: 'set spec.network.enforcement: proxy, or require_ebpf: false in the operator config',
     });
   }
-  return { effective: 'proxy', warning: `enforcement: ${requested} requested, proxy effective (BPF unavailable: ${reason})` };
+  return { effective: 'proxy', warning: `enforcement: ${requested} requested, proxy effective (BPF unavailable: ${why})` };
 }
 
 function insertFields(deps: SandboxServiceDeps, req: CreateRequest, profile: Profile, substrate: string) {
@@ -115,7 +117,7 @@ export function prepareCreate(deps: SandboxServiceDeps, req: CreateRequest): Pre
   const { profile, substrate: substrateName } = overrideProfile(req.profile, req.overrides ?? {});
   const substrate = checkSubstrate(deps, substrateName);
   const image = substrateName === 'local' ? imageOf(deps.kmHome, profile) : undefined;
-  return { profile, substrate, substrateName, image, enforcement: effectiveEnforcement(profile, req.config) };
+  return { profile, substrate, substrateName, image, enforcement: effectiveEnforcement(profile, req.config, substrate) };
 }
 
 export interface BuildOptions {
@@ -185,6 +187,7 @@ async function build(deps: SandboxServiceDeps, req: CreateRequest, prep: Prepare
     ...(limits ? { limits } : {}),
     privileged: p.spec.execution.privileged,
     configFiles: configFilesOf(p),
+    gatekeeper: prep.enforcement.effective !== 'proxy',
     mounts: mountsOf({ id: row.id, alias: row.alias, emailAddress: '', profile: p, sharedDir: join(deps.kmHome, 'shared') }),
     ...(opts.copyFrom
       ? { copyLayerFrom: sandboxPaths(deps.kmHome, opts.copyFrom).stateDir }
@@ -193,6 +196,7 @@ async function build(deps: SandboxServiceDeps, req: CreateRequest, prep: Prepare
         : {}),
   });
   for (const w of info.warnings) progress({ type: 'warning', message: w });
+  const enforcement = gatekeeperOutcome(prep, req.config, info.features.gatekeeper === true, info.warnings, progress);
   if (!opts.copyFrom && p.spec.execution.initCommands.length > 0) {
     await runInitCommands({
       substrate: prep.substrate,
@@ -206,9 +210,18 @@ async function build(deps: SandboxServiceDeps, req: CreateRequest, prep: Prepare
     });
   }
   const now = deps.clock.now();
-  const running = await deps.store.transition(row.id, ['creating'], 'running', { lastStartedAtMs: now, enforcementEffective: prep.enforcement.effective }, { atMs: now });
+  const running = await deps.store.transition(row.id, ['creating'], 'running', { lastStartedAtMs: now, enforcementEffective: enforcement }, { atMs: now });
   await deps.events.lifecycle(row.id, 'running', req.createdBy === 'schedule' ? 'schedule' : 'operator', { reason: 'created' });
   return running;
+}
+
+/** The gatekeeper was expected but did not attach: an error under require_ebpf, else proxy. */
+function gatekeeperOutcome(prep: PreparedCreate, config: CreateConfig, attached: boolean, warnings: string[], progress: ProgressSink): string {
+  if (prep.enforcement.effective === 'proxy' || attached) return prep.enforcement.effective;
+  const why = (warnings.find((w) => w.startsWith('BPF gatekeeper not attached: ')) ?? 'it did not attach').replace('BPF gatekeeper not attached: ', '');
+  const outcome = effectiveEnforcement(prep.profile, config, prep.substrate, why);
+  if (outcome.warning) progress({ type: 'warning', message: outcome.warning });
+  return outcome.effective;
 }
 
 async function failCreate(deps: SandboxServiceDeps, substrate: Substrate, row: SandboxRecord, e: unknown): Promise<void> {

@@ -32,7 +32,8 @@ export function sandboxDaemonService(options: { env?: NodeJS.ProcessEnv } = {}):
         kmHome: ctx.stateDir, store, events, clock: ctx.clock,
         exchangeFor: (s) => createSandboxMeter({ store, clock: ctx.clock, record: (e) => void events.batch(e) }, meterConfig, s.id).exchange,
       });
-      const local = createLocalSubstrate({ kmHome: ctx.stateDir });
+      // BPF gatekeeper denies (SPEC §3.5) become `ebpf.deny` events (already rate-bounded by the substrate).
+      const local = createLocalSubstrate({ kmHome: ctx.stateDir, onDeny: (id, d) => void events.record(id, 'ebpf.deny', 'kmd', { ...d }) });
       const availability = localSubstrateAvailability();
       const substrates: Record<string, Substrate> = availability.ok ? { local } : {};
       const unavailable: Record<string, string> = availability.ok ? {} : { local: availability.reason ?? 'unknown reason' };

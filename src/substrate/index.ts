@@ -63,6 +63,8 @@ export interface SandboxSpec {
    * before the first start (the caller freezes that sandbox during the copy).
    */
   copyLayerFrom?: string;
+  /** Attach the BPF connect gatekeeper (SPEC §3.5, `enforcement: ebpf|both`) when the host allows it. */
+  gatekeeper?: boolean;
 }
 
 export type CgroupMode = 'v1' | 'v2' | 'none';
@@ -76,6 +78,8 @@ export interface SandboxFeatures {
   transparent: boolean;
   /** The limits that were actually applied. */
   limits: SandboxLimits;
+  /** The BPF connect gatekeeper is attached to the sandbox's cgroup. */
+  gatekeeper?: boolean;
 }
 
 export interface SandboxHandleInfo {
@@ -140,8 +144,10 @@ export interface Substrate {
    * a later `create` can name it in `copyLayerFrom`). The caller freezes a running sandbox.
    */
   snapshotLayer?(id: string, toDir: string): Promise<void>;
+  /** Null when `SandboxSpec.gatekeeper` can be honoured on this host, else why not. */
+  gatekeeperUnavailable?(): string | null;
   close(): Promise<void>;
 }
 
-export { createLocalSubstrate, localSubstrateAvailability } from './local/index.ts';
-export type { LocalSubstrateOptions, LocalAvailability } from './local/index.ts';
+export { createLocalSubstrate, localGatekeeperUnavailable, localSubstrateAvailability } from './local/index.ts';
+export type { LocalSubstrateOptions, LocalAvailability, GatekeeperDeny } from './local/index.ts';

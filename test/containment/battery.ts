@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { createLocalSubstrate } from '../../src/substrate/index.ts';
+import { createLocalSubstrate, localGatekeeperUnavailable } from '../../src/substrate/index.ts';
 import type { SandboxHandleInfo, SandboxSpec, Substrate } from '../../src/substrate/index.ts';
 import { ALLOWED_IP, startFakeGateway, UPSTREAM_BODY } from './fake-gateway.ts';
 import type { FakeGateway } from './fake-gateway.ts';
@@ -141,6 +141,28 @@ async function hostUntouched(c: Ctx): Promise<BatteryResult> {
   return { name: 'writes inside never reach host files', ok: !existsSync(probe) && !readFileSync('/etc/hostname', 'utf8').includes('changed'), detail: r.out };
 }
 
+/** enforcement: ebpf (SPEC §3.5): the BPF gatekeeper turns foreign connects into EPERM; capture still works. */
+async function gatekeeperChecks(c: Ctx, spec: (id: string) => SandboxSpec): Promise<BatteryResult[]> {
+  const names = ['ebpf: tcp connect to 10.200.1.1:22 gets EPERM', 'ebpf: udp sendto 10.200.1.1:9999 gets EPERM', 'ebpf: direct http to 10.200.1.1:80 still captured'];
+  const why = c.root ? localGatekeeperUnavailable() : 'needs root (BPF)';
+  if (why !== null) return names.map((name) => ({ name, ok: true, skipped: why, detail: '' }));
+  const info = await c.sub.create({ ...spec('bt-0000bpf0'), gatekeeper: true });
+  try {
+    const tcp = await run(c.sub, info.id, ['bash', '-c', 'exec 3<>/dev/tcp/10.200.1.1/22']);
+    const udp = await run(c.sub, info.id, py("import socket;socket.socket(socket.AF_INET,socket.SOCK_DGRAM).sendto(b'x',('10.200.1.1',9999))"));
+    const http = await run(c.sub, info.id, ['curl', '-s', '--noproxy', '*', '-m', '5', 'http://10.200.1.1/x']);
+    return [
+      { name: names[0] as string, ok: info.features.gatekeeper === true && tcp.code !== 0 && /Operation not permitted/.test(tcp.out), detail: `exit ${tcp.code}: ${tcp.out}` },
+      { name: names[1] as string, ok: udp.code !== 0 && /Operation not permitted/.test(udp.out), detail: `exit ${udp.code}: ${udp.out}` },
+      info.features.transparent
+        ? { name: names[2] as string, ok: http.out.includes('transparent'), detail: `exit ${http.code}: ${http.out}` }
+        : { name: names[2] as string, ok: true, skipped: 'nftables capture unavailable', detail: '' },
+    ];
+  } finally {
+    await c.sub.destroy(info.id);
+  }
+}
+
 /** Reads a pids-controller file of a sandbox from its runtime record. */
 function pidsFile(stateDir: string, file: string): string {
   const rt = JSON.parse(readFileSync(join(stateDir, 'runtime.json'), 'utf8')) as { cgroups: { v1: Record<string, string>; v2: string | null; limitsIn: string } };
@@ -204,7 +226,7 @@ export async function runBattery(): Promise<BatteryResult[]> {
       results.push(await attempt.check(c));
       if (process.env.KM_BATTERY_DEBUG) console.error(Date.now() - t0, attempt.name, results[results.length - 1]?.detail);
     }
-    results.push(...(await captureChecks(c)), await hostUntouched(c), await forkBomb(c, spec));
+    results.push(...(await captureChecks(c)), ...(await gatekeeperChecks(c, spec)), await hostUntouched(c), await forkBomb(c, spec));
     sleeper.kill('SIGKILL');
     return results;
   } finally {

@@ -51,8 +51,12 @@ import { isAlive, waitFor } from './proctree.ts';
 import type { RuntimeRecord, StoredSpec } from './runtime.ts';
 import { readRuntime, readSpec, writeRuntime, writeSpec } from './runtime.ts';
 import { configFileCommands } from './config-files.ts';
+import { createSandboxGatekeepers, gatekeeperUnavailable } from './bpf.ts';
+import type { GatekeeperDeny } from './bpf.ts';
 export { localSubstrateAvailability } from './availability.ts';
 export type { LocalAvailability } from './availability.ts';
+export type { GatekeeperDeny } from './bpf.ts';
+export { gatekeeperUnavailable as localGatekeeperUnavailable } from './bpf.ts';
 
 export interface LocalSubstrateOptions {
   /** The km state dir (KM_HOME); hidden inside every sandbox. */
@@ -69,10 +73,13 @@ export interface LocalSubstrateOptions {
   startTimeoutMs?: number;
   /** Try nftables transparent capture inside the namespace (default true). */
   capture?: boolean;
+  /** Connects the BPF gatekeeper refused (at most 50 per 10 s per sandbox; `suppressed` counts the rest). */
+  onDeny?: (id: string, deny: GatekeeperDeny & { suppressed?: number }) => void;
 }
 
 export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate {
   const known = new Map<string, string>();
+  const gatekeepers = createSandboxGatekeepers(options.onDeny);
   const isRoot = process.getuid?.() === 0;
   const paths = (id: string) => {
     const dir = known.get(id);
@@ -111,6 +118,7 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
         freeze: cg?.freeze ?? 'signals',
         transparent: rt?.capture ?? false,
         limits: cg && cg.limitsIn !== 'none' ? (s.spec.limits ?? {}) : {},
+        gatekeeper: rt?.gatekeeper ?? false,
       },
       warnings,
     };
@@ -141,6 +149,7 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
     const warnings: string[] = [];
     const { cgroups, warning } = sandboxCgroups(id, p.stateDir, s.spec.limits ?? {});
     if (warning) warnings.push(warning);
+    const gk = s.spec.gatekeeper ? await gatekeepers.attach(id, cgroups?.v2 ?? null, warnings) : null;
     let rt: RuntimeRecord;
     try {
       rt = await launch({
@@ -155,8 +164,12 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
     } catch (e) {
       const cg = cgroups;
       if (cg) await waitFor(() => removeCgroups(cg), 5000, 25);
+      gatekeepers.close(id);
       throw e;
     }
+    // Captured ports are allowed only once nftables redirects them; until then (or if this fails) it stays strict.
+    if (gk && rt.capture) await gk.setCapture(true).catch((e: Error) => warnings.push(`BPF gatekeeper keeps TCP 80/443 and port 53 closed: ${e.message}`));
+    rt = { ...rt, gatekeeper: gk !== null };
     writeRuntime(p.runtime, rt);
     if (!rt.capture) warnings.push('transparent capture unavailable (nftables); proxy variables only');
     if (!s.configWritten) {
@@ -220,6 +233,7 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
       }
       const cg = runtime(id)?.cgroups;
       if (cg) await waitFor(() => removeCgroups(cg), 5000, 25);
+      gatekeepers.close(id);
       if (known.has(id) && existsSync(paths(id).stateDir)) writeRuntime(paths(id).runtime, null);
     },
     async destroy(id) {
@@ -257,7 +271,9 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
       if (!existsSync(join(stateDir, 'spec.json'))) throw notFound(`no sandbox state in ${stateDir}`);
       known.set(id, stateDir);
       if (statusOf(id) === 'stopped' && runtime(id) !== null) writeRuntime(paths(id).runtime, null);
-      return info(id);
+      const rt = live(id);
+      const w = rt?.gatekeeper && rt.cgroups?.v2 ? await gatekeepers.watch(id, rt.cgroups.v2) : null;
+      return info(id, w ? [w] : []);
     },
     async snapshotLayer(id, toDir) {
       const to = statePaths(toDir);
@@ -267,7 +283,9 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
       buildSkeleton(to, { overlays: [], symlinks: [] }, isRoot ? { uid: st.hostUid, gid: st.hostGid } : null, su === null ? null : { uid: su, gid: su });
       copyWritableLayer(paths(id), to);
     },
+    gatekeeperUnavailable,
     async close() {
+      gatekeepers.closeAll();
       known.clear();
     },
   };

@@ -38,6 +38,8 @@ export interface RuntimeRecord {
   userns: string;
   capture: boolean;
   cgroups: CgroupPaths | null;
+  /** The BPF connect gatekeeper is attached to the v2 cgroup (bpf.ts). */
+  gatekeeper?: boolean;
   paused: boolean;
   startedAt: string;
 }

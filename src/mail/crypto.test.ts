@@ -52,3 +52,15 @@ test('sealed boxes interoperate with libsodium in both directions', async () => 
   const theirs = sodium.crypto_box_seal(Buffer.from('from libsodium'), pk);
   assert.equal(openSealed(k.encryptionPublicKey, k.encryptionSecretKey, theirs)?.toString(), 'from libsodium');
 });
+
+test('encryption keys are nacl.box keys: the public key is the secret key\'s X25519 point', async () => {
+  const nacl = (await import('tweetnacl')).default;
+  for (let i = 0; i < 20; i++) {
+    const k = generateIdentityKeys();
+    const secret = Buffer.from(k.encryptionSecretKey, 'base64');
+    assert.equal(secret.length, 32);
+    assert.equal(Buffer.from(nacl.box.keyPair.fromSecretKey(secret).publicKey).toString('base64'), k.encryptionPublicKey);
+  }
+  const a = generateIdentityKeys();
+  assert.notEqual(a.encryptionSecretKey, generateIdentityKeys().encryptionSecretKey);
+});

@@ -18,12 +18,14 @@ export interface IdentityKeys {
 
 export function generateIdentityKeys(): IdentityKeys {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const box = nacl.box.keyPair();
+  // X25519 from node:crypto (native; tweetnacl's pure-JS keypair costs ~10 ms): the raw
+  // secret and public keys are exactly nacl.box's (same curve, same clamping).
+  const box = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
   return {
     signingPublicKey: rawEd25519(publicKey).toString('base64'),
     signingPrivateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    encryptionPublicKey: Buffer.from(box.publicKey).toString('base64'),
-    encryptionSecretKey: Buffer.from(box.secretKey).toString('base64'),
+    encryptionPublicKey: Buffer.from(box.x as string, 'base64url').toString('base64'),
+    encryptionSecretKey: Buffer.from(box.d as string, 'base64url').toString('base64'),
   };
 }
 

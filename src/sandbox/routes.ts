@@ -50,7 +50,10 @@ export function registerSandboxRoutes(router: Router, service: SandboxService): 
   router.add('POST', '/v1/sandboxes/:ref/clone', (req) =>
     stream(req.raw.res, (progress) => service.clone(req.params.ref, bodyOf(req.body) as unknown as CloneRequest, progress)),
   );
-  router.add('POST', '/v1/sandboxes/:ref/pause', (req) => service.pause(req.params.ref, opOptions(bodyOf(req.body))));
+  router.add('POST', '/v1/sandboxes/:ref/pause', (req) => {
+    const o = opOptions(bodyOf(req.body));
+    return service.pause(req.params.ref, { ...o, pausedBy: o.actor === 'schedule' ? 'schedule' : 'operator' });
+  });
   router.add('POST', '/v1/sandboxes/:ref/resume', (req) => service.resume(req.params.ref, opOptions(bodyOf(req.body))));
   router.add('POST', '/v1/sandboxes/:ref/stop', (req) => service.stop(req.params.ref, opOptions(bodyOf(req.body))));
   router.add('POST', '/v1/sandboxes/:ref/lock', (req) => service.lock(req.params.ref, true, opOptions(bodyOf(req.body))));

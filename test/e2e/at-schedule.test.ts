@@ -69,6 +69,7 @@ test('pause then resume a real sandbox on time, a budget top-up, the create limi
   assert.ok(Date.parse(String(fire.executed_at)) >= Date.parse(String(fire.fire_at)), `did not fire early: ${JSON.stringify(fire)}`);
   assert.ok(Date.parse(String(fire.fire_at)) >= savedAt - 2_000, 'fire time is about 2 s after saving');
   assert.equal(await status(e, 'demo'), 'paused');
+  assert.equal((await e.json<SandboxJson>(['status', 'demo'])).paused_by, 'schedule', 'a scheduled pause says who paused');
   const viaCli = await e.json<FireJson[]>(['at', 'history', 'km-at-pause-demo-in-2-seconds']);
   assert.deepEqual(viaCli.map((f) => [f.outcome, f.detail]), [['ok', 'Paused demo']]);
   const human = await e.km(['at', 'history', 'km-at-pause-demo-in-2-seconds']);

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.ts';
 import { isKmError, KmError } from '../core/errors.ts';
 import { MAX_PROMPT_BYTES } from '../agent/index.ts';
-import { overrideProfile, parseUsd, type CreateOverrides, type SandboxStatusJson } from '../sandbox/index.ts';
+import { overrideProfile, overridesFromFlags, parseUsd, type CreateOverrides, type SandboxStatusJson } from '../sandbox/index.ts';
 import type { ScheduleDefinition, ScheduleJson, ScheduledCommand as StoredCommand } from '../scheduler/index.ts';
 import type { Schedule } from '../schedule-grammar/index.ts';
 import type { AtLine } from './at-args.ts';
@@ -57,19 +57,7 @@ async function checkRef(ctx: CommandContext, client: Client, cmd: ScheduledComma
   return ref.kind === 'number' ? found.id : ref.value;
 }
 
-function overridesOf(cmd: ScheduledCommand): CreateOverrides {
-  const o: CreateOverrides = {};
-  const [ttl, idle, ai, compute, substrate] = ['ttl', 'idle', 'ai', 'compute', 'substrate'].map((n) => optStr(cmd, n));
-  if (ttl !== undefined) o.ttl = ttl;
-  if (idle !== undefined) o.idle = idle;
-  if (ai !== undefined) o.ai = parseUsd('ai', ai);
-  if (compute !== undefined) o.compute = parseUsd('compute', compute);
-  if (substrate !== undefined) o.substrate = substrate;
-  if (cmd.options.docker === true) o.docker = true;
-  if (cmd.options['on-demand'] === true) o.onDemand = true;
-  if (cmd.options['no-bedrock'] === true) o.noBedrock = true;
-  return o;
-}
+const overridesOf = (cmd: ScheduledCommand): CreateOverrides => overridesFromFlags(cmd.options);
 
 async function createCommand(ctx: CommandContext, cmd: ScheduledCommand): Promise<StoredCommand> {
   if (cmd.options.prompt !== undefined || cmd.promptFiles.length > 0) {

@@ -1,7 +1,7 @@
 /** `km create` and `km clone` (SPEC §8.1, §8.12): resolve the profile here, build in kmd with progress streamed. */
 import { KmError } from '../core/errors.ts';
 import { cloneAliases } from '../sandbox/clone-aliases.ts';
-import { overrideProfile, parseUsd, type CreateOverrides } from '../sandbox/overrides.ts';
+import { overrideProfile, overridesFromFlags, type CreateOverrides } from '../sandbox/overrides.ts';
 import type { SandboxJson } from '../sandbox/index.ts';
 import { createConfigOf, resolveForCreate } from './create-context.ts';
 import { createPrompts } from './create-prompts.ts';
@@ -13,23 +13,7 @@ import type { CommandContext, CommandModule } from './spec.ts';
 
 const optStr = (ctx: CommandContext, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
 
-function overridesOf(ctx: CommandContext): CreateOverrides {
-  const o: CreateOverrides = {};
-  const ttl = optStr(ctx, 'ttl');
-  const idle = optStr(ctx, 'idle');
-  const ai = optStr(ctx, 'ai');
-  const compute = optStr(ctx, 'compute');
-  const substrate = optStr(ctx, 'substrate');
-  if (ttl !== undefined) o.ttl = ttl;
-  if (idle !== undefined) o.idle = idle;
-  if (ai !== undefined) o.ai = parseUsd('ai', ai);
-  if (compute !== undefined) o.compute = parseUsd('compute', compute);
-  if (substrate !== undefined) o.substrate = substrate;
-  if (ctx.opts.docker === true) o.docker = true;
-  if (ctx.opts['on-demand'] === true) o.onDemand = true;
-  if (ctx.opts['no-bedrock'] === true) o.noBedrock = true;
-  return o;
-}
+const overridesOf = (ctx: CommandContext): CreateOverrides => overridesFromFlags(ctx.opts);
 
 function progressPrinter(ctx: CommandContext): (l: StreamLine) => void {
   return (l) => {

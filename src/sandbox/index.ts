@@ -9,7 +9,7 @@ export { createEventRecorder, type Actor, type EventRecorder } from './events.ts
 export { resolveSandboxRef, type ResolveRefOptions } from './reference.ts';
 export { sandboxJson, labelOf, idleSinceMs, idleRemainingS, ttlRemainingS, type SandboxJson } from './record.ts';
 export { readGatewaySettings, sandboxPaths, type SandboxPaths, type StoredGatewaySettings } from './files.ts';
-export { applyOverrides, overrideProfile, parseUsd, type CreateOverrides } from './overrides.ts';
+export { applyOverrides, overrideProfile, overridesFromFlags, parseUsd, type CreateOverrides } from './overrides.ts';
 export { type CloneRequest } from './clone.ts';
 export { cloneAliases } from './clone-aliases.ts';
 export { lockRefusal, type ExtendInput, type OpOptions } from './ops.ts';

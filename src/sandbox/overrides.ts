@@ -19,6 +19,22 @@ export interface CreateOverrides {
   docker?: boolean;
 }
 
+/** The create flags (`--ttl --idle --ai --compute --substrate --docker --on-demand --no-bedrock`) as overrides. */
+export function overridesFromFlags(opts: Readonly<Record<string, unknown>>): CreateOverrides {
+  const str = (n: string): string | undefined => (typeof opts[n] === 'string' ? (opts[n] as string) : undefined);
+  const o: CreateOverrides = {};
+  const [ttl, idle, ai, compute, substrate] = ['ttl', 'idle', 'ai', 'compute', 'substrate'].map(str);
+  if (ttl !== undefined) o.ttl = ttl;
+  if (idle !== undefined) o.idle = idle;
+  if (ai !== undefined) o.ai = parseUsd('ai', ai);
+  if (compute !== undefined) o.compute = parseUsd('compute', compute);
+  if (substrate !== undefined) o.substrate = substrate;
+  if (opts.docker === true) o.docker = true;
+  if (opts['on-demand'] === true) o.onDemand = true;
+  if (opts['no-bedrock'] === true) o.noBedrock = true;
+  return o;
+}
+
 /** Parses `--ai` / `--compute` values: a positive USD amount. */
 export function parseUsd(flag: string, text: string): number {
   const n = Number(text.replace(/^\$/, ''));

@@ -14,9 +14,8 @@
  * then, up to the buffer's size).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { INSTALL_ROOT } from '../../core/install-root.ts';
+import { nativeHelper } from './native.ts';
 
 export interface GatekeeperDeny {
   family: 4 | 6;
@@ -37,34 +36,8 @@ export interface Gatekeeper {
   close(): void;
 }
 
-const SOURCE = `${INSTALL_ROOT}native/km-bpf.c`;
-const BUILT = `${INSTALL_ROOT}.toolchain/bin/km-bpf`;
-
-const mtime = (p: string): number => statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? -1;
-
 /** The helper binary, compiled when missing or older than its source; else why not. */
-export function gatekeeperHelper(): { path: string } | { reason: string } {
-  if (existsSync(BUILT) && mtime(BUILT) >= mtime(SOURCE)) return { path: BUILT };
-  if (!existsSync(SOURCE)) return existsSync(BUILT) ? { path: BUILT } : { reason: `the km-bpf helper is missing (${SOURCE})` };
-  const cc = process.env.CC ?? 'cc';
-  const tmp = `${BUILT}.${process.pid}.tmp`;
-  try {
-    mkdirSync(`${INSTALL_ROOT}.toolchain/bin`, { recursive: true });
-  } catch (e) {
-    return { reason: `cannot create ${INSTALL_ROOT}.toolchain/bin for the km-bpf helper: ${(e as Error).message}` };
-  }
-  const r = spawnSync(cc, ['-O2', '-Wall', '-o', tmp, SOURCE], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error || r.status !== 0) {
-    const why = r.error ? (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `no C compiler (${cc})` : r.error.message : (r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`);
-    return { reason: `cannot build the km-bpf helper: ${why}; run ./setup with a C compiler installed` };
-  }
-  try {
-    renameSync(tmp, BUILT);
-  } catch (e) {
-    return { reason: `cannot install the km-bpf helper at ${BUILT}: ${(e as Error).message}` };
-  }
-  return { path: BUILT };
-}
+export const gatekeeperHelper = (): { path: string } | { reason: string } => nativeHelper('km-bpf');
 
 /** Null when this host can load and attach the gatekeeper, else the reason. */
 export function gatekeeperUnavailable(): string | null {

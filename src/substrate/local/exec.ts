@@ -47,7 +47,18 @@ export interface ExecTarget {
   /** A root kmd exec'ing into a single-id sandbox (made before dual ids): become its host uid first. */
   switchTo?: { uid: number; gid: number } | null;
   cgroupProcs: string[];
+  /**
+   * km-spawn (native/km-spawn.c), when built: with only a v2 cgroup to join, the launcher is
+   * created inside it (clone3 CLONE_INTO_CGROUP) instead of moving itself there, which costs
+   * an RCU grace period (10-30 ms) per exec. v1 hierarchies still need the move.
+   */
+  spawnHelper?: string | null;
+  /** The sandbox's v2 cgroup when it is its only one (no v1 hierarchies to join). */
+  cgroupV2Only?: string | null;
 }
+
+/** The v2 cgroup directory to start in via km-spawn, or null for the `sh` move. */
+const spawnInto = (t: ExecTarget): string | null => (t.spawnHelper && t.cgroupV2Only ? t.cgroupV2Only : null);
 
 export function execArgv(t: ExecTarget, argv: string[]): string[] {
   const bset = t.root ? `-all,${ROOT_CAPS.map((c) => `+${c}`).join(',')}` : '-all';
@@ -63,6 +74,8 @@ export function execArgv(t: ExecTarget, argv: string[]): string[] {
   if (t.switchTo) {
     out = ['/usr/bin/setpriv', `--reuid=${t.switchTo.uid}`, `--regid=${t.switchTo.gid}`, '--clear-groups', '--', ...out];
   }
+  const into = spawnInto(t);
+  if (into !== null) return [t.spawnHelper as string, into, '--', ...out];
   if (t.cgroupProcs.length > 0) {
     const joins = t.cgroupProcs.map((f) => `echo $$ > ${q(f)} || exit 125`).join('; ');
     out = ['/bin/sh', '-c', `${joins}; exec "$@"`, 'km-exec', ...out];
@@ -106,8 +119,9 @@ export function startExec(t: ExecTarget, argv: string[], options: ExecOptions): 
     exit,
     kill(sig: NodeJS.Signals = 'SIGTERM') {
       if (child.pid === undefined) return;
-      // The command is nsenter's only child (the launcher chain execs in place, nsenter forks once).
-      const target = descendants(child.pid)[0];
+      // The command is nsenter's only child (the launcher chain execs in place, nsenter forks
+      // once); under km-spawn, nsenter is itself km-spawn's only child.
+      const target = descendants(child.pid)[spawnInto(t) === null ? 0 : 1];
       if (target === undefined || !signal(target, sig)) child.kill(sig);
     },
   };

@@ -44,6 +44,7 @@ import { cgroupsUsable, createCgroups, procsFiles, removeCgroups } from './cgrou
 import type { CgroupPaths } from './cgroups.ts';
 import { sandboxEnv } from './etc-files.ts';
 import { startExec } from './exec.ts';
+import { installedHelper, nativeHelper } from './native.ts';
 import { launch } from './launch.ts';
 import { buildSkeleton, copyWritableLayer, scanBase, statePaths } from './layout.ts';
 import { endTree, freezeTree, thawTree } from './lifecycle.ts';
@@ -71,6 +72,8 @@ export interface LocalSubstrateOptions {
    */
   rootHostId?: number;
   startTimeoutMs?: number;
+  /** km-spawn for exec (tests); default the built helper when there is one, null = never. */
+  spawnHelper?: string | null;
   /** Try nftables transparent capture inside the namespace (default true). */
   capture?: boolean;
   /** Connects the BPF gatekeeper refused (at most 50 per 10 s per sandbox; `suppressed` counts the rest). */
@@ -148,6 +151,8 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
     const p = paths(id);
     const warnings: string[] = [];
     const { cgroups, warning } = sandboxCgroups(id, p.stateDir, s.spec.limits ?? {});
+    // Build km-spawn now (once) if ./setup did not, so that execs need not move into the cgroup.
+    if (cgroups?.v2 && options.spawnHelper === undefined) nativeHelper('km-spawn');
     if (warning) warnings.push(warning);
     const gk = s.spec.gatekeeper ? await gatekeepers.attach(id, cgroups?.v2 ?? null, warnings) : null;
     let rt: RuntimeRecord;
@@ -259,6 +264,8 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
           dual: (s.sandboxHostUid ?? null) !== null,
           switchTo: isRoot && (s.sandboxHostUid ?? null) === null ? { uid: s.hostUid, gid: s.hostGid } : null,
           cgroupProcs: rt.cgroups ? procsFiles(rt.cgroups) : [],
+          spawnHelper: options.spawnHelper === undefined ? installedHelper('km-spawn') : options.spawnHelper,
+          cgroupV2Only: rt.cgroups?.v2 && Object.keys(rt.cgroups.v1).length === 0 ? rt.cgroups.v2 : null,
         },
         argv,
         opts,

@@ -5,10 +5,11 @@
  */
 import { agentRunsDaemonService } from '../agent/watcher.ts';
 import { kmInternalDaemonService } from '../internal-api/index.ts';
+import { notifyDaemonService } from '../notify/index.ts';
 import { sandboxDaemonService } from '../sandbox/daemon-service.ts';
 import { schedulerDaemonService } from '../scheduler/daemon-service.ts';
 import type { DaemonService } from './service.ts';
 
 export function kmdServices(): DaemonService[] {
-  return [sandboxDaemonService(), schedulerDaemonService(), kmInternalDaemonService(), agentRunsDaemonService()];
+  return [sandboxDaemonService(), schedulerDaemonService(), kmInternalDaemonService(), agentRunsDaemonService(), notifyDaemonService()];
 }

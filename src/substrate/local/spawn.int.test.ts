@@ -14,7 +14,7 @@ import { runIn, scratch } from './test-helpers.ts';
 
 const avail = localSubstrateAvailability();
 const helper = nativeHelper('km-spawn');
-const skip = !avail.ok ? avail.reason : process.getuid?.() !== 0 ? 'needs root (cgroups)' : 'reason' in helper ? helper.reason : false;
+const skip: string | false = !avail.ok ? (avail.reason ?? 'local sandboxes unavailable') : process.getuid?.() !== 0 ? 'needs root (cgroups)' : 'reason' in helper ? helper.reason : false;
 
 describe('exec into the sandbox cgroup', { skip, concurrency: false }, () => {
   const s = scratch('km-spawn-');

@@ -3,9 +3,11 @@
  * metering hook and without, side by side in one run. Each gateway runs in its own worker
  * process so its CPU time (all threads: GC included) is measured on its own.
  *
- *   scripts/node bench/metering.ts [--n 40] [--kb 1024]
+ *   scripts/node bench/metering.ts [--n 1000] [--block 4] [--warm 20] [--kb 1024] [--cpu-prof DIR]
  *
  * Each client keeps its connection alive, so the figures are per request (no handshakes).
+ * `--n` streams per gateway are measured in rounds of one `--block` per gateway after `--warm`
+ * streams each; `--cpu-prof DIR` writes a CPU profile of each gateway worker into DIR.
  * Reports gateway CPU per stream (metered / plain; target ≤ 1.05) and time to first byte
  * (difference of medians; target ≤ 1 ms), plus the ledger rows written as a sanity check.
  */
@@ -34,13 +36,15 @@ async function gatewayWorker(input: WorkerInput): Promise<void> {
   const store = await openSqliteStore(join(dir, 'km.db'), { clock: systemClock });
   await insertTestSandbox(store, 'sb-be0c0001');
   const g = await startMeteredGateway({
-    store, fake: null, sandboxId: 'sb-be0c0001', noMeter: !input.metered,
+    store, fake: null, sandboxId: 'sb-be0c0001', noMeter: !input.metered, keepEvents: false,
     overrides: { 'api.anthropic.com': `127.0.0.1:${input.originPort}` }, extraCaPem: input.originCaPem,
   });
   process.on('message', async (m: string) => {
     if (m === 'cpu') {
       const u = process.cpuUsage();
-      process.send!({ cpuUs: u.user + u.system, rows: (await store.listUsage('sb-be0c0001')).length });
+      process.send!({ cpuUs: u.user + u.system });
+    } else if (m === 'rows') {
+      process.send!({ rows: (await store.listUsage('sb-be0c0001')).length });
     } else if (m === 'close') {
       await g.close();
       await store.close();
@@ -70,13 +74,15 @@ function sseStream(kb: number): Buffer[] {
   return out;
 }
 
-function startWorker(input: WorkerInput): Promise<{ w: ChildProcess; port: number; caFile: string }> {
-  const w = fork(new URL(import.meta.url), [], { env: { ...process.env, KM_BENCH_GATEWAY: JSON.stringify(input) } });
+function startWorker(input: WorkerInput, profDir: string | undefined): Promise<{ w: ChildProcess; port: number; caFile: string }> {
+  const execArgv = profDir ? [...process.execArgv, '--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${input.metered ? 'metered' : 'plain'}.cpuprofile`] : process.execArgv;
+  const w = fork(new URL(import.meta.url), [], { execArgv, env: { ...process.env, KM_BENCH_GATEWAY: JSON.stringify(input) } });
   return new Promise((resolve) => w.once('message', (m: { port: number; caFile: string }) => resolve({ w, ...m })));
 }
 
 const ask = <T>(w: ChildProcess, m: string): Promise<T> => new Promise((r) => (w.once('message', (x) => r(x as T)), w.send(m)));
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
+const median = (xs: number[]): number => quantile(xs, 0.5);
 
 /** One client connection per gateway, kept alive: per-request costs only, no handshakes. */
 const agentFor = (port: number, ca: string): Agent =>
@@ -103,8 +109,10 @@ async function oneStream(agent: Agent): Promise<{ ttfbMs: number; totalMs: numbe
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '40' }, kb: { type: 'string', default: '1024' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, block: { type: 'string', default: '4' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' } } });
   const n = Number(values.n);
+  const perBlock = Number(values.block);
+  const warm = Number(values.warm);
   const chunks = sseStream(Number(values.kb));
   const originCa = await createSandboxCa('bench-origin', systemClock);
   const ctx = await createLeafCache(originCa, { clock: systemClock }).getSecureContext('api.anthropic.com');
@@ -119,30 +127,35 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   const originPort = (origin.address() as AddressInfo).port;
   const { readFile } = await import('node:fs/promises');
-  const metered = await startWorker({ metered: true, originPort, originCaPem: originCa.certPem });
-  const plain = await startWorker({ metered: false, originPort, originCaPem: originCa.certPem });
+  const metered = await startWorker({ metered: true, originPort, originCaPem: originCa.certPem }, values['cpu-prof']);
+  const plain = await startWorker({ metered: false, originPort, originCaPem: originCa.certPem }, values['cpu-prof']);
   const am = agentFor(metered.port, await readFile(metered.caFile, 'utf8'));
   const ap = agentFor(plain.port, await readFile(plain.caFile, 'utf8'));
-  // Warm-up (connection, leaf minting, JIT), then reset the CPU baselines.
-  for (let i = 0; i < 5; i++) await oneStream(am), await oneStream(ap);
-  // Blocks alternate metered/plain; each block's CPU is read from both processes, and the
-  // ratio is the median over blocks, so drift from other load on the host cancels out.
-  const res = { m: [] as Array<{ ttfbMs: number; totalMs: number; bytes: number }>, p: [] as Array<{ ttfbMs: number; totalMs: number; bytes: number }> };
-  const perBlock = 8;
+  // Warm-up (connection, leaf minting, JIT tiering), then reset the CPU baselines.
+  for (let i = 0; i < warm; i++) await oneStream(am), await oneStream(ap);
+  // Rounds of one metered and one plain block, in alternating order (so neither side always
+  // runs first); each block's CPU is read from its own process just before and after it. The
+  // ratio is the median of per-round ratios, so drift from other load on the host cancels out.
+  type Result = { ttfbMs: number; totalMs: number; bytes: number };
+  const res = { m: [] as Result[], p: [] as Result[] };
   const ratios: number[] = [];
   const cpu = { m: 0, p: 0 };
-  for (let done = 0; done < n; done += perBlock) {
-    const m0 = await ask<{ cpuUs: number }>(metered.w, 'cpu');
-    for (let i = 0; i < perBlock; i++) res.m.push(await oneStream(am));
-    const m1 = await ask<{ cpuUs: number }>(metered.w, 'cpu');
-    const p0 = await ask<{ cpuUs: number }>(plain.w, 'cpu');
-    for (let i = 0; i < perBlock; i++) res.p.push(await oneStream(ap));
-    const p1 = await ask<{ cpuUs: number }>(plain.w, 'cpu');
-    cpu.m += m1.cpuUs - m0.cpuUs;
-    cpu.p += p1.cpuUs - p0.cpuUs;
-    ratios.push((m1.cpuUs - m0.cpuUs) / (p1.cpuUs - p0.cpuUs));
+  const block = async (w: ChildProcess, agent: Agent, out: Result[]): Promise<number> => {
+    const c0 = await ask<{ cpuUs: number }>(w, 'cpu');
+    for (let i = 0; i < perBlock; i++) out.push(await oneStream(agent));
+    const c1 = await ask<{ cpuUs: number }>(w, 'cpu');
+    return c1.cpuUs - c0.cpuUs;
+  };
+  for (let round = 0; round * perBlock < n; round++) {
+    let m: number;
+    let p: number;
+    if (round % 2 === 0) (m = await block(metered.w, am, res.m)), (p = await block(plain.w, ap, res.p));
+    else (p = await block(plain.w, ap, res.p)), (m = await block(metered.w, am, res.m));
+    cpu.m += m;
+    cpu.p += p;
+    ratios.push(m / p);
   }
-  const end = { m: await ask<{ cpuUs: number; rows: number }>(metered.w, 'cpu') };
+  const end = { m: await ask<{ rows: number }>(metered.w, 'rows') };
   const count = res.m.length;
   const cpuM = cpu.m / count / 1000;
   const cpuP = cpu.p / count / 1000;
@@ -151,7 +164,8 @@ async function main(): Promise<void> {
   const rows: Array<[string, string, string, string]> = [
     ['', 'metered', 'plain', 'ratio / diff'],
     ['stream bytes', String(res.m[0]!.bytes), String(res.p[0]!.bytes), ''],
-    ['gateway CPU per stream (ms)', cpuM.toFixed(2), cpuP.toFixed(2), `${median(ratios).toFixed(3)}x median of ${ratios.length} blocks (target ≤ 1.05)`],
+    ['gateway CPU per stream (ms)', cpuM.toFixed(2), cpuP.toFixed(2), `${median(ratios).toFixed(3)}x median of ${ratios.length} rounds (target ≤ 1.05)`],
+    ['  per-round ratio p25 / p75, ratio of totals', '', '', `${quantile(ratios, 0.25).toFixed(3)} / ${quantile(ratios, 0.75).toFixed(3)}, ${(cpuM / cpuP).toFixed(3)}x`],
     ['time to first byte p50 (ms)', ttfbM.toFixed(2), ttfbP.toFixed(2), `${(ttfbM - ttfbP >= 0 ? '+' : '')}${(ttfbM - ttfbP).toFixed(2)} ms (target ≤ 1 ms)`],
     ['total time p50 (ms)', median(res.m.map((r) => r.totalMs)).toFixed(2), median(res.p.map((r) => r.totalMs)).toFixed(2), ''],
   ];
@@ -187,7 +201,7 @@ async function main(): Promise<void> {
   rows.push(['usage parser alone (ms)', ((c1.user + c1.system) / 50 / 1000).toFixed(3), '', `${(((c1.user + c1.system) / 50 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
   rows.push([`bedrock stream parser alone (${frames.length} frames)`, ((b1.user + b1.system) / 50 / 1000).toFixed(3), '', `${(((b1.user + b1.system) / 50 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
   for (const r of rows) console.log(`${r[0].padEnd(40)}${r[1].padStart(10)}${r[2].padStart(10)}  ${r[3]}`);
-  console.log(`ledger rows written by the metered gateway: ${end.m.rows} (expected ${count + 5})`);
+  console.log(`ledger rows written by the metered gateway: ${end.m.rows} (expected ${count + warm})`);
   am.destroy();
   ap.destroy();
   metered.w.send('close');

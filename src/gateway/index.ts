@@ -20,6 +20,7 @@ export type {
   HttpGatewayDeps,
   HttpGatewayOptions,
   HttpGatewayStats,
+  ResponseTap,
   UpstreamOptions,
 } from './http/index.ts';
 export { createLeafCache, createSandboxCa, loadSandboxCa, parseClientHello, planCaRenewal } from './tls/index.ts';

@@ -138,7 +138,7 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
     buffer.push(e);
     if (buffer.length >= (o.batchSize ?? 50)) flush();
   };
-  const onHttp = (e: GatewayEvent): void => push({ timestampMs: Date.parse(e.timestamp) || o.clock.now(), eventType: e.event_type, detail: e.detail });
+  const onHttp = (e: GatewayEvent): void => push({ timestampMs: e.timestamp_ms ?? (Date.parse(e.timestamp) || o.clock.now()), eventType: e.event_type, detail: e.detail });
 
   const dnsUps = dnsUpstreams(o.config, o.resolvConf ?? readResolvConf());
   const upstream = upstreamOptions(o.config, dnsUps, o.internalAddress);

@@ -1,13 +1,14 @@
 /**
- * Metering of one AI exchange: a pass-through Transform that feeds the usage parser and
- * commits the ledger row as usage appears (partial until the final figure), and whose flush
- * holds the last bytes until the final row is committed (SPEC §6.3).
+ * Metering of one AI exchange: feeds the usage parser with the response body as it is
+ * forwarded, commits the ledger row as usage appears (partial until the final figure), and
+ * holds the end of the body until the final row is committed (SPEC §6.3).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { createUsageParser, emptyUsage, type MeterRoute, type ResponseInfo, type UsageSnapshot } from './parsers/index.ts';
 import { roundUsd, type PriceBook } from '../pricing/index.ts';
 import type { UsageUpdate } from '../store/index.ts';
 import type { Clock } from '../core/clock.ts';
+import type { ResponseTap } from '../gateway/index.ts';
 import type { CommitResult, SandboxLedger } from './ledger.ts';
 
 export interface ExchangeMeterDeps {
@@ -75,7 +76,17 @@ function usageDetail(facts: ExchangeFacts, status: number, row: UsageUpdate, r: 
 
 const STREAMING = /text\/event-stream|application\/vnd\.amazon\.eventstream/i;
 
-export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFacts, res: ResponseInfo): Transform {
+/**
+ * The meter of one exchange. A stream gets a synchronous tap (each chunk is parsed right after
+ * it was forwarded; the end of the body waits for the final commit). A whole body, usable only
+ * once complete, gets a pass-through Transform whose last byte waits for the final commit.
+ */
+export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFacts, res: ResponseInfo): ResponseTap | Transform {
+  const tap = createExchangeTap(deps, facts, res);
+  return STREAMING.test(String(res.headers['content-type'] ?? '')) ? tap : holdLastByte(tap);
+}
+
+function createExchangeTap(deps: ExchangeMeterDeps, facts: ExchangeFacts, res: ResponseInfo): ResponseTap {
   const parser = createUsageParser(facts.route, res, facts.requestModel);
   const { ledger } = deps;
   const failed = (err: unknown): void => ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: String(err) });
@@ -90,17 +101,24 @@ export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFact
     return ledger.commit(facts.exchangeId, row, prev);
   };
 
-  // Partial rows as usage appears; coalesced: the next write takes whatever is latest then.
-  const onSnapshot = (snap: UsageSnapshot): void => {
-    latest = snap;
-    if (queued || !snap.seen) return;
-    queued = true;
+  // Partial rows as usage appears, written once the I/O at hand is handled (setImmediate) and
+  // coalesced: a write takes whatever is latest then, and a body that ends meanwhile (usage
+  // in its last events, as streams report it) is written once, final.
+  const writePartial = (): void => {
+    if (finished || !latest) return void (queued = false);
+    const snap = latest;
     void commit(rowOf(deps, facts, snap, true, false))
       .catch(failed)
       .finally(() => {
         queued = false;
-        if (!finished && latest && latest !== snap) onSnapshot(latest);
+        if (!finished && latest !== snap) onSnapshot(latest!);
       });
+  };
+  const onSnapshot = (snap: UsageSnapshot): void => {
+    latest = snap;
+    if (queued || !snap.seen) return;
+    queued = true;
+    setImmediate(writePartial);
   };
 
   const finish = async (aborted: boolean, snap: UsageSnapshot | undefined): Promise<void> => {
@@ -119,19 +137,8 @@ export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFact
     }
   };
 
-  // A whole (non-streaming) body is usable only once complete: its last byte waits for the
-  // final commit. Streams pass every byte at once; their end waits instead.
-  const holdLast = !STREAMING.test(String(res.headers['content-type'] ?? ''));
-  let held: Buffer | undefined;
-  return new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      // Forward first: metering never delays a byte (but the held one).
-      if (!holdLast) this.push(chunk);
-      else if (chunk.length > 0) {
-        if (held) this.push(held);
-        if (chunk.length > 1) this.push(chunk.subarray(0, chunk.length - 1));
-        held = chunk.subarray(chunk.length - 1);
-      }
+  return {
+    data(chunk) {
       let snap: UsageSnapshot | undefined;
       try {
         snap = parser.push(chunk);
@@ -139,21 +146,40 @@ export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFact
         snap = undefined;
       }
       if (snap) onSnapshot(snap);
-      cb();
     },
-    flush(cb: TransformCallback) {
+    end() {
       let snap: UsageSnapshot | undefined;
       try {
         snap = parser.end();
       } catch {
         snap = latest;
       }
-      // The last bytes wait for the final row to be committed.
-      void finish(false, snap).then(() => cb(null, held));
+      return finish(false, snap);
+    },
+    // Cut short: keep what was seen, partial.
+    abort: () => void finish(true, latest),
+  };
+}
+
+/** A pass-through whose last byte waits for the tap's end (the final commit). */
+function holdLastByte(tap: ResponseTap): Transform {
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      // Forward first: metering never delays a byte (but the held one).
+      if (chunk.length > 0) {
+        if (held) this.push(held);
+        if (chunk.length > 1) this.push(chunk.subarray(0, chunk.length - 1));
+        held = chunk.subarray(chunk.length - 1);
+      }
+      tap.data(chunk);
+      cb();
+    },
+    flush(cb: TransformCallback) {
+      void tap.end().then(() => cb(null, held));
     },
     destroy(err: Error | null, cb: (error: Error | null) => void) {
-      // Cut short: keep what was seen, partial.
-      void finish(true, latest);
+      tap.abort();
       cb(err);
     },
   });

@@ -8,11 +8,12 @@
  *   buffer instead (with a fixed `content-length`), or the original when it returns undefined;
  * - `response`: called with the upstream response's status and headers; a returned Transform
  *   sits in the response pipe (chunks are passed through as they arrive; its flush may delay
- *   the last bytes until the ledger is committed).
+ *   the last bytes until the ledger is committed), a returned `ResponseTap` sees each chunk
+ *   right after it was forwarded, and the end of the body waits for its `end()`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
-import type { GatewayHooks } from '../gateway/index.ts';
+import type { GatewayHooks, ResponseTap } from '../gateway/index.ts';
 
 /** Request bodies larger than this are never buffered for a rewrite (the gateway's bound). */
 export { MAX_REWRITE_BODY_BYTES } from '../gateway/index.ts';
@@ -33,7 +34,7 @@ export interface ExchangeHook {
   deny?: { status: number; headers: Record<string, string>; body: Buffer };
   /** e.g. adding `stream_options.include_usage`; undefined keeps the body as it is. */
   rewriteRequestBody?: (body: Buffer) => Buffer | undefined;
-  response?: (res: { status: number; headers: IncomingHttpHeaders }) => Transform | undefined;
+  response?: (res: { status: number; headers: IncomingHttpHeaders }) => Transform | ResponseTap | undefined;
 }
 
 export type ExchangeHookFn = (info: ExchangeHookInfo) => Promise<ExchangeHook | undefined>;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Transform } from 'node:stream';
+import { Stream, Transform } from 'node:stream';
+import type { ResponseTap } from '../gateway/index.ts';
 import { createManualClock } from '../core/clock.ts';
 import { createPriceBook } from '../pricing/index.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
@@ -36,12 +37,36 @@ const sse = (event: string, data: unknown) => Buffer.from(`event: ${event}\ndata
 const START = sse('message_start', { type: 'message_start', message: { model: 'claude-sonnet-4-5', usage: { input_tokens: 2000, cache_creation_input_tokens: 400, cache_read_input_tokens: 1000, output_tokens: 1 } } });
 const DELTA = sse('message_delta', { type: 'message_delta', usage: { output_tokens: 800 } });
 
+/**
+ * The hook's response meter as a stream, relayed the way the gateway does: a Transform sits in
+ * the pipe as is; a tap sees each chunk right after it was forwarded, and the end waits for it.
+ */
+function asStream(m: Transform | ResponseTap): Transform {
+  if (m instanceof Stream) return m;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      this.push(chunk);
+      m.data(chunk);
+      cb();
+    },
+    flush(cb) {
+      void m.end().then(() => cb());
+    },
+    destroy(err, cb) {
+      if (err) m.abort();
+      cb(err);
+    },
+  });
+}
+
 async function anthropicTap(meter: Meter, headers = { 'content-type': 'text/event-stream' }, status = 200): Promise<Transform> {
   const hook = await meter.exchange(info('api.anthropic.com', '/v1/messages?beta=true'));
   assert.ok(hook?.response);
   const tap = hook.response({ status, headers });
   assert.ok(tap);
-  return tap;
+  // Streams get the synchronous tap (no extra stream layer in the gateway).
+  assert.equal(tap instanceof Stream, !/event-stream/.test(headers['content-type']));
+  return asStream(tap);
 }
 
 test('routes: non-AI requests get no hook; only Chat Completions bodies are read; streaming chat gets include_usage', async (t) => {
@@ -88,7 +113,8 @@ test('chunks pass through before any ledger write; the last bytes wait for the f
   tap.on('data', (c: Buffer) => log.push(`data ${c.length}`));
   tap.on('end', () => log.push('end'));
   tap.write(START);
-  assert.equal(log[0], `data ${START.length}`, 'forwarded synchronously, before any write');
+  assert.deepEqual(log, [`data ${START.length}`], 'forwarded synchronously, before any write');
+  while (!log.includes('committed partial=true')) await new Promise((r) => setImmediate(r));
   tap.write(DELTA);
   tap.end();
   await new Promise((r) => setTimeout(r, 50));
@@ -220,7 +246,7 @@ test('the kmd meter: operator price overrides, extra hosts, events in the store 
     SB,
   );
   const hook = await meter.exchange(info('llm.corp.example', '/v1/messages'));
-  const tap = hook!.response!({ status: 200, headers: { 'content-type': 'text/event-stream' } })!;
+  const tap = asStream(hook!.response!({ status: 200, headers: { 'content-type': 'text/event-stream' } })!);
   tap.resume();
   tap.write(START);
   tap.end(DELTA);

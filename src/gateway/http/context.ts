@@ -74,8 +74,10 @@ export function track<T extends Duplex>(ctx: Ctx, s: T): T {
 
 export function emit(ctx: Ctx, eventType: string, detail: Record<string, unknown>): void {
   try {
+    const now = ctx.deps.clock.now();
     ctx.deps.onEvent({
-      timestamp: toIso(ctx.deps.clock.now()),
+      timestamp: toIso(now),
+      timestamp_ms: now,
       sandbox_id: ctx.deps.sandboxId,
       event_type: eventType,
       source: 'gateway',

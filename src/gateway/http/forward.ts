@@ -6,9 +6,9 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import { isIP } from 'node:net';
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import { finished, pipeline, Stream, type Readable, type Transform } from 'node:stream';
 import { hasRequestBody, readBounded, withContentLength } from './body.ts';
-import { MAX_REWRITE_BODY_BYTES, type ExchangeHook } from './types.ts';
+import { MAX_REWRITE_BODY_BYTES, type ExchangeHook, type ResponseTap } from './types.ts';
 import { decisionOf, denyAnswer, emit, sendAnswer, type Answer, type Ctx } from './context.ts';
 import { classifyUpstreamError, type Target, type UpstreamFailure } from './upstream.ts';
 import type { Admission, Exchange } from './admit.ts';
@@ -134,7 +134,7 @@ function upstreamFailed(ctx: Ctx, res: ServerResponse, x: Exchange, p: Progress,
 function relayResponse(ctx: Ctx, res: ServerResponse, up: ClientRequest, upRes: IncomingMessage, x: Exchange, p: Progress, hook: ExchangeHook | undefined): void {
   up.setTimeout(ctx.opts.idleTimeoutMs, () => up.destroy());
   p.status = upRes.statusCode ?? 502;
-  let tap: Transform | undefined;
+  let tap: Transform | ResponseTap | undefined;
   try {
     const r = hook?.response;
     tap = typeof r === 'function' ? r({ status: p.status, headers: upRes.headers }) : r;
@@ -149,8 +149,41 @@ function relayResponse(ctx: Ctx, res: ServerResponse, up: ClientRequest, upRes: 
     up.destroy();
     res.destroy();
   };
-  if (tap) pipeline(upRes, tap, res, done);
+  if (tap instanceof Stream) pipeline(upRes, tap, res, done);
+  else if (tap) relayTapped(upRes, res, tap, done);
   else pipeline(upRes, res, done);
+}
+
+/**
+ * Like `pipeline(upRes, res)` with a synchronous tap on the data path: each chunk goes to the
+ * client first, then to the tap; the end of the body waits for `tap.end()`.
+ */
+function relayTapped(upRes: IncomingMessage, res: ServerResponse, tap: ResponseTap, done: (err: Error) => void): void {
+  let over = false;
+  let ended = false;
+  const abort = (err: Error): void => {
+    if (over) return;
+    over = true;
+    if (!ended) tap.abort();
+    done(err);
+  };
+  upRes.pipe(res, { end: false });
+  upRes.on('data', (c: Buffer) => tap.data(c));
+  finished(upRes, (err) => {
+    if (err) return abort(err);
+    if (over) return;
+    ended = true;
+    const end = (): void => {
+      if (over) return;
+      over = true;
+      res.end();
+    };
+    tap.end().then(end, end);
+  });
+  finished(res, (err) => {
+    if (err) abort(err);
+    else if (!res.writableFinished) abort(new Error('client closed the response'));
+  });
 }
 
 /** The body to send upstream: rewritten by the hook when it asks and the body is small. */

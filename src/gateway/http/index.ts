@@ -16,5 +16,6 @@ export type {
   HttpGatewayOptions,
   HttpGatewayStats,
   InterceptReason,
+  ResponseTap,
   UpstreamOptions,
 } from './types.ts';

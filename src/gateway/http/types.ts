@@ -59,12 +59,24 @@ export interface ExchangeInfo {
  *   bodies pass unchanged) and returns a replacement (sent with a fixed content-length) or
  *   undefined to keep it;
  * - `response`: gets the upstream status and headers; a returned Transform sits in the
- *   response pipe (a bare Transform is accepted too).
+ *   response pipe (a bare Transform is accepted too), or a returned `ResponseTap` sees each
+ *   chunk as it is forwarded (no extra stream layer) and holds back only the body's end.
  */
 export interface ExchangeHook {
   deny?: { status: number; headers: Record<string, string>; body: Buffer };
   rewriteRequestBody?: (body: Buffer) => Buffer | undefined;
-  response?: ((res: { status: number; headers: IncomingHttpHeaders }) => Transform | undefined) | Transform;
+  response?: ((res: { status: number; headers: IncomingHttpHeaders }) => Transform | ResponseTap | undefined) | Transform;
+}
+
+/**
+ * A synchronous observer of a response body: `data` is called with each chunk right after it
+ * was handed to the client; the client sees the end of the body once `end` resolves; `abort`
+ * when either side cut the exchange short first. At most one of `end` and `abort` is called.
+ */
+export interface ResponseTap {
+  data(chunk: Buffer): void;
+  end(): Promise<void>;
+  abort(): void;
 }
 
 /** Request bodies larger than this are never buffered for a rewrite. */
@@ -104,7 +116,10 @@ export interface UpstreamOptions {
  * Events returned by the GitHub guard (`git.access`, `git.push`) are recorded as they are.
  */
 export interface GatewayEvent {
+  /** RFC 3339 UTC, whole seconds (the JSON form). */
   timestamp: string;
+  /** The same instant in milliseconds (what the store keeps: ordering within a second). */
+  timestamp_ms?: number;
   sandbox_id: string;
   event_type: string;
   source: 'gateway';

@@ -10,7 +10,7 @@ import { emptyUsage, int, isRecord, type Provider, type TokenUsage, type UsagePa
 /** Applies an Anthropic `usage` object onto the running figures; returns whether anything changed. */
 export function applyAnthropicUsage(target: TokenUsage, usage: unknown): boolean {
   if (!isRecord(usage)) return false;
-  const before = JSON.stringify(target);
+  const before = { ...target };
   const input = int(usage.input_tokens);
   const output = int(usage.output_tokens);
   const cacheCreate = int(usage.cache_creation_input_tokens);
@@ -24,7 +24,7 @@ export function applyAnthropicUsage(target: TokenUsage, usage: unknown): boolean
     target.cacheWrite1hTokens = oneHour;
     target.cacheWriteTokens = cacheCreate - oneHour;
   }
-  return JSON.stringify(target) !== before;
+  return (Object.keys(before) as Array<keyof TokenUsage>).some((k) => before[k] !== target[k]);
 }
 
 /** State machine over Anthropic stream events (from SSE or from Bedrock chunks). */

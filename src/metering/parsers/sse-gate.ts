@@ -1,43 +1,68 @@
 /**
- * A byte-level gate in front of the SSE decoder: only stretches of the stream that contain
- * a needle (e.g. `usage`) are decoded and parsed; everything else is skipped after a few
- * native scans, without copying. The stream is cut at event boundaries (a blank line: LF LF,
- * or CRLF CRLF / CR CR once the stream has shown a CR), so the decoder always starts on a
- * fresh event. An event cannot carry a usage object without containing the key, so skipping
- * the rest loses nothing, and metering costs far less than decoding and JSON-parsing every
- * token delta. Framing the gate cannot follow only delays decoding (nothing is skipped
- * without a boundary); past MAX_CARRY_BYTES it gives up gating for the rest of the stream.
+ * A byte-level gate in front of the SSE decoder: only the events that contain a needle (e.g.
+ * `usage`) are decoded; every other event is skipped after a few native scans per chunk,
+ * without copying or decoding it. An event cannot carry a usage object without containing
+ * the key, so skipping the rest loses nothing, and metering costs far less than decoding and
+ * JSON-parsing every token delta.
+ *
+ * Events are delimited by blank lines: LF LF always, and CR CR or CRLF CRLF once the stream
+ * has shown a CR. Each event holding a needle is decoded on its own (it starts right after a
+ * boundary, so a fresh decoder sees a fresh event); a blank-line form the gate does not cut at
+ * only makes a decoded stretch hold more than one event. Bytes after the last boundary are
+ * carried (as references) until the event ends; past MAX_CARRY_BYTES the gate gives up gating
+ * and decodes the rest of the stream as it comes.
  */
 import { createSseDecoder, type SseEvent } from './sse.ts';
 
 const LF_LF = Buffer.from('\n\n');
+const LF_ONLY = [LF_LF] as const;
 const WITH_CR = [LF_LF, Buffer.from('\r\n\r\n'), Buffer.from('\r\r')] as const;
 const MAX_CARRY_BYTES = 1024 * 1024;
 /** Longest boundary minus one: how far back a boundary may start in the carried bytes. */
 const BOUNDARY_REACH = 3;
+const CR = 13;
+/** What most pushes return (never written to). */
+const NONE: SseEvent[] = [];
+const LF = 10;
 
 export interface SseGate {
   push(chunk: Uint8Array): SseEvent[];
   end(): SseEvent[];
 }
 
+/** Every event in `bytes` (which start at an event start and end at a boundary or the end). */
+function decodeEvents(bytes: Buffer, atStreamStart: boolean): SseEvent[] {
+  let text = bytes.toString('utf8');
+  if (atStreamStart && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const d = createSseDecoder();
+  const out = d.push(text);
+  for (const e of d.end()) out.push(e);
+  return out;
+}
+
 export function createSseGate(needles: readonly string[]): SseGate {
   if (needles.some((n) => n === '' || /[\r\n]/.test(n))) throw new Error('SSE gate needles must be non-empty and single-line');
   const keys = needles.map((n) => Buffer.from(n));
   const reach = Math.max(BOUNDARY_REACH, ...keys.map((k) => k.length - 1));
-  const sse = createSseDecoder();
-  const text = new TextDecoder();
-  /** Bytes after the last boundary, not decoded yet (references, not copies). */
-  let pieces: Buffer[] = [];
+  /** Bytes after the last boundary: whole chunks (references, not copies), the first from `skip`. */
+  const pieces: Buffer[] = [];
+  let skip = 0;
   let carryLen = 0;
   let carryHasKey = false;
   let sawCr = false;
-  let ungated = false;
+  let streamStart = true;
+  /** Past MAX_CARRY_BYTES without a boundary: everything is decoded as it comes. */
+  let ungated: { sse: ReturnType<typeof createSseDecoder>; text: InstanceType<typeof TextDecoder> } | undefined;
 
-  const decode = (parts: readonly Buffer[]): SseEvent[] => {
-    const out: SseEvent[] = [];
-    for (const p of parts) out.push(...sse.push(text.decode(p, { stream: true })));
-    return out;
+  const marks = (): readonly Buffer[] => (sawCr ? WITH_CR : LF_ONLY);
+  /** Position of the first needle at or after `from`, or -1. */
+  const findKey = (b: Buffer, from: number): number => {
+    let best = -1;
+    for (const k of keys) {
+      const i = b.indexOf(k, from);
+      if (i >= 0 && (best < 0 || i < best)) best = i;
+    }
+    return best;
   };
   /** The last `n` carried bytes followed by the first `n` bytes of `chunk` (tiny). */
   const junction = (chunk: Buffer, n: number): { buf: Buffer; split: number } => {
@@ -45,23 +70,27 @@ export function createSseGate(needles: readonly string[]): SseGate {
     let need = n;
     for (let i = pieces.length - 1; i >= 0 && need > 0; i--) {
       const p = pieces[i]!;
-      tail.unshift(p.subarray(Math.max(0, p.length - need)));
-      need -= Math.min(need, p.length);
+      const from = i === 0 ? skip : 0;
+      tail.unshift(p.subarray(Math.max(from, p.length - need)));
+      need -= Math.min(need, p.length - from);
     }
     const t = Buffer.concat(tail);
     return { buf: Buffer.concat([t, chunk.subarray(0, n)]), split: t.length };
-  };
-  const hasKey = (b: Buffer): boolean => {
-    for (const k of keys) if (b.indexOf(k) >= 0) return true;
-    return false;
   };
   /** A needle that starts in the carried bytes and ends in `chunk` (byte compares, no copies). */
   const straddles = (chunk: Buffer): boolean => {
     const last = pieces[pieces.length - 1];
     if (!last) return false;
-    if (last.length < reach) return hasKey(junction(chunk, reach).buf);
+    if (last.length - (pieces.length === 1 ? skip : 0) < reach) {
+      const j = junction(chunk, reach);
+      for (const k of keys) {
+        const i = j.buf.indexOf(k);
+        if (i >= 0 && i < j.split && i + k.length > j.split) return true;
+      }
+      return false;
+    }
     for (const k of keys) {
-      for (let s = 1; s < k.length && s <= chunk.length + s - 1; s++) {
+      for (let s = 1; s < k.length; s++) {
         let ok = k.length - s <= chunk.length;
         for (let i = 0; ok && i < s; i++) ok = last[last.length - s + i] === k[i];
         for (let i = s; ok && i < k.length; i++) ok = chunk[i - s] === k[i];
@@ -70,57 +99,117 @@ export function createSseGate(needles: readonly string[]): SseGate {
     }
     return false;
   };
-  /** End (in `chunk`) of the last boundary that ends in `chunk`, or -1. */
-  const cutIn = (chunk: Buffer): number => {
-    const marks = sawCr ? WITH_CR : [LF_LF];
+  /** End (in `chunk`) of the last boundary lying wholly in `chunk`, or -1. */
+  const lastCut = (chunk: Buffer): number => {
     let end = -1;
-    for (const b of marks) {
+    for (const b of marks()) {
       const i = chunk.lastIndexOf(b);
       if (i >= 0 && i + b.length > end) end = i + b.length;
     }
-    if (end >= 0 || carryLen === 0) return end;
+    return end;
+  };
+  /** End (in `chunk`) of the first boundary that ends in `chunk` (it may start in the carry), or -1. */
+  const firstCut = (chunk: Buffer): number => {
+    let end = -1;
+    for (const b of marks()) {
+      const i = chunk.indexOf(b);
+      if (i >= 0 && (end < 0 || i + b.length < end)) end = i + b.length;
+    }
+    if (carryLen === 0) return end;
+    if (!sawCr) {
+      const last = pieces[pieces.length - 1]!;
+      return last[last.length - 1] === LF && chunk[0] === LF ? 1 : end;
+    }
     const j = junction(chunk, BOUNDARY_REACH);
-    for (const b of marks) {
-      const i = j.buf.lastIndexOf(b);
-      if (i >= 0 && i + b.length > j.split) end = Math.max(end, i + b.length - j.split);
+    for (const b of WITH_CR) {
+      for (let i = j.buf.indexOf(b); i >= 0; i = j.buf.indexOf(b, i + 1)) {
+        const e = i + b.length - j.split;
+        if (e > 0 && (end < 0 || e < end)) end = e;
+      }
     }
     return end;
+  };
+  /** Start of the event holding position `h` (which is at or after `floor`, a boundary's end). */
+  const eventStart = (chunk: Buffer, h: number, floor: number): number => {
+    let start = floor;
+    for (const b of marks()) {
+      if (h - b.length < floor) continue;
+      const i = chunk.lastIndexOf(b, h - b.length);
+      if (i >= floor && i + b.length > start) start = i + b.length;
+    }
+    return start;
+  };
+  /** End of the event holding position `h` (a boundary ends at or before `ceiling`). */
+  const eventEnd = (chunk: Buffer, h: number, ceiling: number): number => {
+    let end = ceiling;
+    for (const b of marks()) {
+      const i = chunk.indexOf(b, h);
+      if (i >= 0 && i + b.length < end) end = i + b.length;
+    }
+    return end;
+  };
+  /** The carried bytes, as views (only when they are to be decoded). */
+  const carried = (): Buffer[] => pieces.map((p, i) => (i === 0 && skip > 0 ? p.subarray(skip) : p));
+  const setCarry = (chunk: Buffer | undefined, from: number): void => {
+    pieces.length = 0;
+    if (chunk) pieces.push(chunk);
+    skip = chunk ? from : 0;
+    carryLen = chunk ? chunk.length - from : 0;
+  };
+  const decode = (parts: readonly Buffer[], out: SseEvent[]): SseEvent[] => {
+    if (parts.length === 0) return out;
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    for (const e of decodeEvents(bytes, streamStart)) out.push(e);
+    return out;
+  };
+  const giveUp = (): SseEvent[] => {
+    ungated = { sse: createSseDecoder(), text: new TextDecoder() };
+    const out: SseEvent[] = [];
+    for (const p of carried()) out.push(...ungated.sse.push(ungated.text.decode(p, { stream: true })));
+    setCarry(undefined, 0);
+    return out;
   };
 
   return {
     push(chunk) {
       const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (bytes.length === 0) return [];
-      if (ungated) return decode([bytes]);
-      if (!sawCr && bytes.indexOf(13) >= 0) sawCr = true;
-      // A superset of "the bytes up to the cut contain a needle": cheap and safe.
-      const chunkHasKey = hasKey(bytes) || straddles(bytes);
-      const cut = cutIn(bytes);
-      if (cut < 0) {
+      if (bytes.length === 0) return NONE;
+      if (ungated) return ungated.sse.push(ungated.text.decode(bytes, { stream: true }));
+      let last = lastCut(bytes);
+      if (last < 0 && !sawCr && bytes.indexOf(CR) >= 0) {
+        sawCr = true;
+        last = lastCut(bytes);
+      }
+      const straddled = straddles(bytes);
+      let h = findKey(bytes, 0);
+      // Where the carried event ends matters only when something is to be decoded.
+      const first = last >= 0 && !carryHasKey && !straddled && h < 0 ? last : last >= 0 || carryLen > 0 ? firstCut(bytes) : -1;
+      if (first < 0) {
         pieces.push(bytes);
         carryLen += bytes.length;
-        carryHasKey ||= chunkHasKey;
-        if (carryLen <= MAX_CARRY_BYTES) return [];
-        ungated = true;
-        const all = pieces;
-        pieces = [];
-        carryLen = 0;
-        return decode(all);
+        carryHasKey ||= straddled || h >= 0;
+        return carryLen <= MAX_CARRY_BYTES ? NONE : giveUp();
       }
-      const decodeNow = carryHasKey || chunkHasKey;
-      const complete = decodeNow ? [...pieces, bytes.subarray(0, cut)] : [];
-      const rest = bytes.subarray(cut);
-      pieces = rest.length > 0 ? [rest] : [];
-      carryLen = rest.length;
-      // Needles hold no line breaks, so none straddles the cut.
-      carryHasKey = chunkHasKey && rest.length > 0 && hasKey(rest);
-      return decodeNow ? decode(complete) : [];
+      let out = NONE;
+      // The event ending at `first` began in the carried bytes (or at this chunk's start).
+      if (carryHasKey || straddled || (h >= 0 && h < first)) out = decode([...carried(), bytes.subarray(0, first)], []);
+      streamStart = false;
+      const end = Math.max(first, last);
+      if (h >= 0 && h < first) h = findKey(bytes, first);
+      // Whole events in this chunk: only those holding a needle are decoded.
+      while (h >= 0 && h < end) {
+        const e = eventEnd(bytes, h, end);
+        out = decode([bytes.subarray(eventStart(bytes, h, first), e)], out === NONE ? [] : out);
+        h = findKey(bytes, e);
+      }
+      setCarry(end < bytes.length ? bytes : undefined, end);
+      carryHasKey = h >= end;
+      return out;
     },
     end() {
-      const out = decode(pieces);
-      pieces = [];
-      carryLen = 0;
-      out.push(...sse.push(text.decode()), ...sse.end());
+      if (ungated) return [...ungated.sse.push(ungated.text.decode()), ...ungated.sse.end()];
+      const out = carryHasKey ? decode(carried(), []) : [];
+      setCarry(undefined, 0);
       return out;
     },
   };

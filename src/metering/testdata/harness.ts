@@ -63,6 +63,8 @@ export interface GatewayOptions {
   /** Extra host → address overrides (e.g. the benchmark's SSE origin). */
   overrides?: Record<string, string>;
   extraCaPem?: string;
+  /** Keep every event in `events` (default); false drops them (long benchmark runs). */
+  keepEvents?: boolean;
 }
 
 export async function startMeteredGateway(o: GatewayOptions): Promise<MeteredGateway> {
@@ -73,8 +75,9 @@ export async function startMeteredGateway(o: GatewayOptions): Promise<MeteredGat
   // The client trusts the sandbox CA, and the fake's CA for tunnelled (not intercepted) hosts.
   await writeFile(caFile, ca.certPem + (o.fake ? `\n${o.fake.caPem}` : ''));
   const events: Array<GatewayEvent | MeterEvent> = [];
+  const record = o.keepEvents === false ? (): void => {} : (e: GatewayEvent | MeterEvent): void => void events.push(e);
   const meter = createMeter(
-    { store: o.store, priceBook: o.priceBook ?? createPriceBook(), clock, onEvent: (e) => events.push(e), sandboxRef: async (id) => (await o.store.getSandbox(id))?.alias ?? id, ...(o.newExchangeId ? { newExchangeId: o.newExchangeId } : {}) },
+    { store: o.store, priceBook: o.priceBook ?? createPriceBook(), clock, onEvent: record, sandboxRef: async (id) => (await o.store.getSandbox(id))?.alias ?? id, ...(o.newExchangeId ? { newExchangeId: o.newExchangeId } : {}) },
     o.sandboxId,
   );
   const fakeAddr = o.fake ? `127.0.0.1:${o.fake.port}` : '';
@@ -85,7 +88,7 @@ export async function startMeteredGateway(o: GatewayOptions): Promise<MeteredGat
     policy: testPolicy(rules),
     leafs: createLeafCache(ca, { clock }),
     upstream: { hostOverrides: overrides, extraCaPem: o.extraCaPem ?? o.fake?.caPem ?? '' },
-    onEvent: (e) => events.push(e),
+    onEvent: record,
     clock,
     ...(o.noMeter ? {} : { hooks: { exchange: o.exchange ?? meter.exchange } }),
   });

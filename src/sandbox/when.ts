@@ -34,7 +34,7 @@ export function localMinuteZone(ms: number, timeZone: string): string {
 
 /** A valid IANA zone or UTC. */
 export function safeTimeZone(tz: string | undefined): string {
-  if (!tz) return 'UTC';
+  if (!tz || /^(etc\/)?(utc|gmt|zulu|universal|uct)$/i.test(tz)) return 'UTC';
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return tz;

@@ -60,3 +60,18 @@ test('denyLimiter: at most `limit` per window, then the count of what was left o
   assert.deepEqual(limit({ ...d, port: 24 }), { ...d, port: 24, suppressed: 3 });
   assert.deepEqual(limit(d), d);
 });
+
+test('the availability probe runs at most once per ttl', async () => {
+  const { cachedGatekeeperProbe } = await import('./bpf.ts');
+  let t = 0;
+  let runs = 0;
+  const answers = ['kmd is not root', null];
+  const probe = cachedGatekeeperProbe(60_000, () => t, () => answers[runs++ % 2] ?? null);
+  assert.equal(probe(), 'kmd is not root');
+  t = 59_999;
+  assert.equal(probe(), 'kmd is not root');
+  assert.equal(runs, 1);
+  t = 60_000;
+  assert.equal(probe(), null);
+  assert.equal(runs, 2);
+});

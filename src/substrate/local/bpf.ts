@@ -39,6 +39,18 @@ export interface Gatekeeper {
 /** The helper binary, compiled when missing or older than its source; else why not. */
 export const gatekeeperHelper = (): { path: string } | { reason: string } => nativeHelper('km-bpf');
 
+/**
+ * `gatekeeperUnavailable`, probed at most once per `ttlMs` (each probe is a helper run;
+ * create asks twice). Root, the kernel and the helper rarely change under a running kmd.
+ */
+export function cachedGatekeeperProbe(ttlMs = 60_000, now: () => number = Date.now, probe: () => string | null = gatekeeperUnavailable): () => string | null {
+  let last: { at: number; value: string | null } | null = null;
+  return () => {
+    if (last === null || now() - last.at >= ttlMs) last = { at: now(), value: probe() };
+    return last.value;
+  };
+}
+
 /** Null when this host can load and attach the gatekeeper, else the reason. */
 export function gatekeeperUnavailable(): string | null {
   if (process.platform !== 'linux') return 'the BPF gatekeeper needs Linux';
@@ -141,7 +153,10 @@ export interface SandboxGatekeepers {
 }
 
 /** The readers of one substrate's sandboxes, with the deny rate bound per sandbox. */
-export function createSandboxGatekeepers(onDeny: ((id: string, d: GatekeeperDeny & { suppressed?: number }) => void) | undefined): SandboxGatekeepers {
+export function createSandboxGatekeepers(
+  onDeny: ((id: string, d: GatekeeperDeny & { suppressed?: number }) => void) | undefined,
+  unavailable: () => string | null = gatekeeperUnavailable,
+): SandboxGatekeepers {
   const open = new Map<string, Gatekeeper>();
   const sink = (id: string) => {
     const limit = denyLimiter(50, 10_000, Date.now);
@@ -152,7 +167,7 @@ export function createSandboxGatekeepers(onDeny: ((id: string, d: GatekeeperDeny
   };
   return {
     async attach(id, cgroupV2, warnings) {
-      const why = cgroupV2 ? gatekeeperUnavailable() : 'no cgroup v2 directory for the sandbox (root kmd and a cgroup2 mount needed)';
+      const why = cgroupV2 ? unavailable() : 'no cgroup v2 directory for the sandbox (root kmd and a cgroup2 mount needed)';
       const helper = gatekeeperHelper();
       if (why !== null || 'reason' in helper || cgroupV2 === null) {
         warnings.push(`BPF gatekeeper not attached: ${why ?? ('reason' in helper ? helper.reason : 'no cgroup v2')}`);

@@ -52,7 +52,7 @@ import { isAlive, waitFor } from './proctree.ts';
 import type { RuntimeRecord, StoredSpec } from './runtime.ts';
 import { readRuntime, readSpec, writeRuntime, writeSpec } from './runtime.ts';
 import { configFileCommands } from './config-files.ts';
-import { createSandboxGatekeepers, gatekeeperUnavailable } from './bpf.ts';
+import { cachedGatekeeperProbe, createSandboxGatekeepers } from './bpf.ts';
 import type { GatekeeperDeny } from './bpf.ts';
 export { localSubstrateAvailability } from './availability.ts';
 export type { LocalAvailability } from './availability.ts';
@@ -82,7 +82,8 @@ export interface LocalSubstrateOptions {
 
 export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate {
   const known = new Map<string, string>();
-  const gatekeepers = createSandboxGatekeepers(options.onDeny);
+  const gatekeeperProbe = cachedGatekeeperProbe();
+  const gatekeepers = createSandboxGatekeepers(options.onDeny, gatekeeperProbe);
   const isRoot = process.getuid?.() === 0;
   const paths = (id: string) => {
     const dir = known.get(id);
@@ -290,7 +291,7 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
       buildSkeleton(to, { overlays: [], symlinks: [] }, isRoot ? { uid: st.hostUid, gid: st.hostGid } : null, su === null ? null : { uid: su, gid: su });
       copyWritableLayer(paths(id), to);
     },
-    gatekeeperUnavailable,
+    gatekeeperUnavailable: gatekeeperProbe,
     async close() {
       gatekeepers.closeAll();
       known.clear();

@@ -2,20 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createUsageParser, type MeterRoute, type UsageSnapshot } from './index.ts';
+import { chunked } from '../testdata/chunks.ts';
 
 const SSE = { status: 200, headers: { 'content-type': 'text/event-stream' } };
-
-/** Splits `buf` at the given points (any order, duplicates and out-of-range ones folded). */
-function chunked(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of [...points, buf.length]) {
-    if (p > prev) out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  return out;
-}
 
 function parse(route: MeterRoute, chunks: Buffer[]): { updates: UsageSnapshot[]; final: UsageSnapshot } {
   const p = createUsageParser(route, SSE);

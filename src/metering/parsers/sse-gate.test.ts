@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createSseDecoder } from './sse.ts';
 import { createSseGate } from './sse-gate.ts';
+import { chunked } from '../testdata/chunks.ts';
 
 const events = fc.array(
   fc.record({
@@ -15,17 +16,6 @@ const events = fc.array(
 function body(evs: Array<{ event: string; data: string }>, eol: string, comment: boolean): Buffer {
   const lines = evs.map((e) => `${comment ? `: keep-alive${eol}` : ''}event: ${e.event}${eol}data: ${e.data.replace(/[\r\n]/g, ' ')}${eol}${eol}`);
   return Buffer.from(lines.join(''));
-}
-
-function chunked(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of [...points, buf.length]) {
-    if (p > prev) out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  return out;
 }
 
 test('the gate yields exactly the events containing the needle, for any chunking and line ending', () => {

@@ -49,7 +49,7 @@ export function createInternalApi(deps: InternalApiDeps): InternalApiHandler {
     const signal = signalOfPath(url.pathname);
     if (signal) return deps.telemetry.handle(deps.sandboxId, signal, req, res);
     const m = `${req.method ?? 'GET'} ${url.pathname}`;
-    if (m === 'POST /sudo' && deps.sudo) return deps.sudo(req, res);
+    if ((m === 'POST /sudo' || /^(POST|PUT) \/sudo\/[0-9a-f]{32}\/stdin$/.test(m)) && deps.sudo) return deps.sudo(req, res);
     if (m === 'GET /healthz') return answer(req, res, { json: { ok: true, sandbox_id: deps.sandboxId }, text: 'ok\n' });
     if (m === 'POST /mail/send') return answer(req, res, await sendMail(deps.mail, deps.sandboxId, label, req));
     if (m === 'GET /mail/messages') return answer(req, res, await readMail(deps.mail, deps.sandboxId, label, url.searchParams, false, tz));

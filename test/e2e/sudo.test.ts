@@ -45,6 +45,15 @@ test('sudo runs commands as root of the sandbox in privileged sandboxes only', {
   assert.match(limits.stdout, /CapEff:\s+00000000000000fb\n/);
   assert.match(limits.stdout, /mount=(1|32)\n/);
 
+  // Standard input is streamed: a large input arrives whole, and an input that never ends does
+  // not hold up a command that does not read it (an agent's tool may leave stdin open).
+  const big = await e.km(['exec', 'priv', '--', 'sh', '-c', 'head -c 3000000 /dev/zero | sudo wc -c']);
+  assert.equal(big.stdout.trim(), '3000000', big.stderr);
+  const t0 = Date.now();
+  const open = await e.km(['exec', 'priv', '--', 'sh', '-c', 'mkfifo /tmp/never && exec 3<>/tmp/never && sudo id -u <&3; echo rc=$?']);
+  assert.equal(open.stdout, '0\nrc=0\n', open.stderr);
+  assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+
   // Interactive forms are refused with a pointer to the operator command.
   const shell = await e.km(['exec', 'priv', '--', 'sudo', '-i']);
   assert.equal(shell.code, 1);
@@ -53,7 +62,7 @@ test('sudo runs commands as root of the sandbox in privileged sandboxes only', {
   // Not privileged: there is no sudo, and kmd refuses the call even if the script is copied in.
   const none = await e.km(['exec', 'plain', '--', 'sh', '-c', 'command -v sudo || echo absent']);
   assert.equal(none.stdout, 'absent\n');
-  const forced = await e.km(['exec', 'plain', '--', 'sh', '-c', 'curl -sS --noproxy "*" -H "content-type: application/json" --data \'{"argv_b64":["aWQ="]}\' http://km.internal/sudo']);
+  const forced = await e.km(['exec', 'plain', '--', 'sh', '-c', 'printf \'{"argv_b64":["aWQ="]}\\n\' | curl -sS --noproxy "*" --data-binary @- http://km.internal/sudo']);
   assert.match(forced.stdout, /sudo is not enabled in this sandbox/);
   assert.doesNotMatch(forced.stdout, /uid=0/);
 

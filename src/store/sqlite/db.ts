@@ -103,7 +103,7 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     },
   };
   try {
-    raw.exec('PRAGMA journal_mode = WAL');
+    enableWal(raw, options.busyTimeoutMs ?? 10_000);
     raw.exec('PRAGMA synchronous = NORMAL');
     raw.exec('PRAGMA foreign_keys = ON');
     migrate(raw, db);
@@ -113,6 +113,27 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     throw new KmError('failed', `cannot prepare the store at ${path}: ${(e as Error).message}`, { cause: e });
   }
   return db;
+}
+
+/**
+ * Switching a new database to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY
+ * for it without waiting on the busy timeout (processes opening a fresh store at once):
+ * retry until the timeout; a database another process already switched is left as it is.
+ */
+function enableWal(raw: DatabaseSync, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (String((raw.prepare('PRAGMA journal_mode').get() as Row).journal_mode).toLowerCase() === 'wal') return;
+      raw.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (e) {
+      const code = Number((e as { errcode?: unknown }).errcode ?? 0) & 0xff;
+      if (code !== 5 || Date.now() >= deadline) throw e;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
 }
 
 function migrate(raw: DatabaseSync, db: Db): void {

@@ -46,8 +46,8 @@ test('an open session reaches up to now; events of other sandboxes are ignored',
   assert.ok(!observe(SB, open, events, 5000).dnsNames.includes('after.example.com'));
 });
 
-test('the window starts at the start\'s whole second (some sources stamp without milliseconds)', () => {
+test('the window starts at the session\'s start to the millisecond: earlier traffic in the same second stays out', () => {
   const s = { id: 'ls-1', startedAtMs: 5_400, stoppedAtMs: 7_000, origin: 'shell' };
-  const o = observe(SB, s, [ev('dns.query', 5_000, { name: 'same-second.example' }), ev('dns.query', 4_999, { name: 'too-early.example' })], 10_000);
-  assert.deepEqual(o.dnsNames, ['same-second.example']);
+  const o = observe(SB, s, [ev('dns.query', 5_400, { name: 'at-start.example' }), ev('dns.query', 5_399, { name: 'same-second-before.example' }), ev('dns.query', 4_999, { name: 'too-early.example' })], 10_000);
+  assert.deepEqual(o.dnsNames, ['at-start.example']);
 });

@@ -18,11 +18,11 @@ const GATEWAY = new Set(['dns.query', 'http.connect', 'http.request', 'git.acces
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /**
- * Where the window starts for matching: the start's whole second, because some event
- * sources stamp RFC 3339 times without milliseconds (an event in the session's first
- * second must not fall before it).
+ * Where the window starts for matching: the session's start, to the millisecond. Every
+ * observed event (gateway DNS/HTTP/git events, km's command events) carries millisecond
+ * times, so traffic from just before the session — even in the same second — stays out.
  */
-export const windowStartMs = (s: LearnSession): number => Math.floor(s.startedAtMs / 1000) * 1000;
+export const windowStartMs = (s: LearnSession): number => s.startedAtMs;
 
 /** True when the event falls inside the session window (inclusive). */
 export function inWindow(s: LearnSession, atMs: number, nowMs: number): boolean {

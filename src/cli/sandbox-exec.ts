@@ -115,7 +115,11 @@ async function runIn(ctx: CommandContext, p: Prepared, r: RunSpec): Promise<numb
     ctx.io.stderr.write(b);
     activity();
   });
-  const forward = (sig: NodeJS.Signals) => () => h.kill(sig);
+  // A signal after the command has exited (output held open by a job it left running) ends
+  // the wait instead: km returns the command's exit code.
+  const forward = (sig: NodeJS.Signals) => () => {
+    if (h.detach?.() !== true) h.kill(sig);
+  };
   const onInt = forward('SIGINT');
   const onTerm = forward('SIGTERM');
   if (!raw) process.on('SIGINT', onInt);

@@ -120,6 +120,11 @@ export interface ExecHandle {
   readonly exit: Promise<number>;
   /** Delivers the signal to the command inside the sandbox. */
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * After the command has exited, stops waiting for output from processes it left behind
+   * (a background job holding stdout open) so that `exit` resolves; false while it runs.
+   */
+  detach?(): boolean;
 }
 
 export interface StopOptions {

@@ -107,6 +107,8 @@ export function startExec(t: ExecTarget, argv: string[], options: ExecOptions): 
   });
   // A command that exits without reading its input must not crash the caller with EPIPE.
   child.stdin?.on('error', () => undefined);
+  let exited = false;
+  child.once('exit', () => (exited = true));
   const exit = new Promise<number>((resolve) => {
     child.on('error', () => resolve(125));
     child.on('close', (code, sig) => resolve(exitCodeOf(code, sig)));
@@ -117,6 +119,12 @@ export function startExec(t: ExecTarget, argv: string[], options: ExecOptions): 
     stdout: child.stdout,
     stderr: child.stderr,
     exit,
+    detach() {
+      if (!exited) return false;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      return true;
+    },
     kill(sig: NodeJS.Signals = 'SIGTERM') {
       if (child.pid === undefined) return;
       // The command is nsenter's only child (the launcher chain execs in place, nsenter forks

@@ -155,7 +155,9 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
     // Build km-spawn now (once) if ./setup did not, so that execs need not move into the cgroup.
     if (cgroups?.v2 && options.spawnHelper === undefined) nativeHelper('km-spawn');
     if (warning) warnings.push(warning);
-    const gk = s.spec.gatekeeper ? await gatekeepers.attach(id, cgroups?.v2 ?? null, warnings) : null;
+    // Attached before anything runs in the cgroup: launch prepares its files meanwhile and
+    // waits for it just before starting bwrap.
+    const attaching = s.spec.gatekeeper ? gatekeepers.attach(id, cgroups?.v2 ?? null, warnings) : Promise.resolve(null);
     let rt: RuntimeRecord;
     try {
       rt = await launch({
@@ -166,13 +168,16 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
         capture: options.capture ?? true,
         switchUser: isRoot,
         timeoutMs: options.startTimeoutMs ?? 15_000,
+        beforeStart: attaching,
       });
     } catch (e) {
+      await attaching.catch(() => null);
       const cg = cgroups;
       if (cg) await waitFor(() => removeCgroups(cg), 5000, 25);
       gatekeepers.close(id);
       throw e;
     }
+    const gk = await attaching;
     // Captured ports are allowed only once nftables redirects them; until then (or if this fails) it stays strict.
     if (gk && rt.capture) await gk.setCapture(true).catch((e: Error) => warnings.push(`BPF gatekeeper keeps TCP 80/443 and port 53 closed: ${e.message}`));
     rt = { ...rt, gatekeeper: gk !== null };

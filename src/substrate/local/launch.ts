@@ -43,6 +43,8 @@ export interface LaunchInput {
   /** True when kmd is host root and the tree must switch to `stored.hostUid`. */
   switchUser: boolean;
   timeoutMs: number;
+  /** Awaited just before bwrap starts (the BPF gatekeeper attaching meanwhile). */
+  beforeStart?: Promise<unknown>;
 }
 
 interface Sources {
@@ -173,6 +175,15 @@ export async function launch(input: LaunchInput): Promise<RuntimeRecord> {
     throw e;
   }
   const fds = [...src.fds, ...(userns ? [userns.fd] : [])];
+  if (input.beforeStart) {
+    try {
+      await input.beforeStart;
+    } catch (e) {
+      for (const fd of src.fds) closeSync(fd);
+      userns?.release();
+      throw e;
+    }
+  }
   const logFd = openSync(input.paths.log, 'a', 0o600);
   try {
     const argv = hostCommand(input, src, bwrapArgs(input, src, userns ? 5 + src.fds.length : null));

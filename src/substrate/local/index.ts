@@ -283,7 +283,12 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
     async adopt(id, stateDir) {
       if (!existsSync(join(stateDir, 'spec.json'))) throw notFound(`no sandbox state in ${stateDir}`);
       known.set(id, stateDir);
-      if (statusOf(id) === 'stopped' && runtime(id) !== null) writeRuntime(paths(id).runtime, null);
+      const dead = statusOf(id) === 'stopped' ? runtime(id) : null;
+      if (dead) {
+        // A tree that died behind our back: its (now empty) cgroups go with its record.
+        if (dead.cgroups) removeCgroups(dead.cgroups);
+        writeRuntime(paths(id).runtime, null);
+      }
       const rt = live(id);
       const w = rt?.gatekeeper && rt.cgroups?.v2 ? await gatekeepers.watch(id, rt.cgroups.v2) : null;
       return info(id, w ? [w] : []);

@@ -5,7 +5,7 @@
  * signals are the command's, and kill() reaches the command.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { createLocalSubstrate, localSubstrateAvailability } from '../index.ts';
 import { nativeHelper } from './native.ts';
@@ -50,5 +50,19 @@ describe('exec into the sandbox cgroup', { skip, concurrency: false }, () => {
       const out = await runIn(sub, id, ['sh', '-c', 'cat; echo err >&2'], { input: 'through stdin\n' });
       assert.deepEqual([out.stdout, out.stderr], ['through stdin\n', 'err\n'], `${name}: stdio`);
     }
+  });
+
+  test('a tree killed behind the substrate\'s back loses its cgroup when it is adopted', async () => {
+    const dead = 'ks-00000002';
+    const info = await viaSpawn.create(s.spec(dead));
+    const rt = JSON.parse(readFileSync(`${s.spec(dead).stateDir}/runtime.json`, 'utf8')) as { cgroups: { v2: string } };
+    assert.ok(existsSync(rt.cgroups.v2));
+    process.kill(info.pid as number, 'SIGKILL');
+    assert.ok(await waitFor(() => readFileSync(`${rt.cgroups.v2}/cgroup.procs`, 'utf8').trim() === '', 5000, 25), 'the tree is gone');
+    const other = createLocalSubstrate({ kmHome: s.kmHome });
+    assert.equal((await other.adopt(dead, s.spec(dead).stateDir)).status, 'stopped');
+    assert.equal(existsSync(rt.cgroups.v2), false, 'the empty cgroup was removed');
+    await other.destroy(dead);
+    assert.equal(existsSync(s.spec(dead).stateDir), false);
   });
 });

@@ -117,6 +117,8 @@ test('a config holding a secret is never written to the cache (it is loaded in f
     ['audit:\n  redact_literals: ["corp-passphrase-1234567"]\n', {}],
     ['', { KM_SLACK_BOT_TOKEN: secret }],
     ['mail:\n  smtp:\n    host: smtp.example.test\n    password: corp-passphrase-1234567\n', {}],
+    ['gateway:\n  upstream_proxy: "http://op:corp-passphrase-1234567@proxy.example.test:3128"\n', {}],
+    ['notifiers:\n  webhook:\n    url: "https://hooks.example.test/services/corp-passphrase-1234567"\n', {}],
   ] as const) {
     writeFileSync(join(s.home, 'config.yaml'), file);
     rmSync(join(s.home, 'cache'), { recursive: true, force: true });

@@ -6,8 +6,9 @@
  * loading the code for them); any change to an input is a miss, and a miss loads and
  * validates as usual, so an invalid config is reported exactly as before. Nothing is cached
  * when running from source (the schema may change under it), when a reader is injected, or
- * when the config holds a secret (SECRET_PATHS: passwords, tokens, redaction literals), which
- * km never writes anywhere: such configs are loaded in full every time.
+ * when the config holds a secret (anything `km info` masks: passwords, tokens, redaction
+ * literals, proxy credentials, webhook URLs), which km never writes anywhere: such configs
+ * are loaded in full every time.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -70,13 +71,10 @@ function writeCache(stateDir: string, path: string, body: CacheFile): void {
   }
 }
 
-async function holdsSecret(config: object): Promise<boolean> {
-  const { SECRET_PATHS } = await import('./schema.ts');
-  return SECRET_PATHS.some((dotted) => {
-    let v: unknown = config;
-    for (const k of dotted.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-    return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '';
-  });
+/** Whatever `km info` would mask (SECRET_PATHS, proxy passwords, webhook URL paths) is a secret. */
+async function holdsSecret(config: LoadedConfig['config']): Promise<boolean> {
+  const { maskSecrets } = await import('./mask.ts');
+  return JSON.stringify(maskSecrets(config)) !== JSON.stringify(config);
 }
 
 /** `build` is this build's id (tests pass one; null means never cache). */

@@ -33,6 +33,18 @@ interface Prepared {
   sandbox: SandboxRecord;
   substrate: Substrate;
   c: LoadedConfig;
+  /** Marks the sandbox active for the idle clock (a store write at most every 2 s unless forced). */
+  activity: (force?: boolean) => void;
+}
+
+function activityOf(store: Store, sandboxId: string, ctx: CommandContext): (force?: boolean) => void {
+  let last = 0;
+  return (force = false) => {
+    const now = ctx.clock.now();
+    if (!force && now - last < ACTIVITY_EVERY_MS) return;
+    last = now;
+    void store.recordActivity(sandboxId, now).catch(() => undefined);
+  };
 }
 
 async function prepare(ctx: CommandContext): Promise<Prepared> {
@@ -48,7 +60,7 @@ async function prepare(ctx: CommandContext): Promise<Prepared> {
     if (sandbox.substrate !== 'local') throw new KmError('substrate_unavailable', `exec on the ${sandbox.substrate} substrate is not available in this version`);
     const substrate = createLocalSubstrate({ kmHome: c.stateDir });
     await substrate.adopt(sandbox.id, sandboxPaths(c.stateDir, sandbox.id).stateDir);
-    return { store, sandbox, substrate, c };
+    return { store, sandbox, substrate, c, activity: activityOf(store, sandbox.id, ctx) };
   } catch (e) {
     await store.close();
     throw e;
@@ -83,14 +95,7 @@ interface RunSpec {
 async function runIn(ctx: CommandContext, p: Prepared, r: RunSpec): Promise<number> {
   const redactor = createRedactor({ literals: p.c.config.audit.redact_literals });
   const events = createEventRecorder({ store: p.store, redactor, clock: ctx.clock });
-  let last = 0;
-  const activity = (force = false) => {
-    const now = ctx.clock.now();
-    if (!force && now - last < ACTIVITY_EVERY_MS) return;
-    last = now;
-    void p.store.recordActivity(p.sandbox.id, now).catch(() => undefined);
-  };
-  activity(true);
+  p.activity(true);
   const argv = r.tty ? ['script', '-qefc', r.argv.map(shQuote).join(' '), '/dev/null'] : r.argv;
   const stdin = ctx.io.stdin as NodeJS.ReadStream;
   const raw = r.tty && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
@@ -109,11 +114,11 @@ async function runIn(ctx: CommandContext, p: Prepared, r: RunSpec): Promise<numb
   if (raw) stdin.setRawMode(true);
   h.stdout?.on('data', (b: Buffer) => {
     ctx.io.stdout.write(b);
-    activity();
+    p.activity();
   });
   h.stderr?.on('data', (b: Buffer) => {
     ctx.io.stderr.write(b);
-    activity();
+    p.activity();
   });
   // A signal after the command has exited (output held open by a job it left running) ends
   // the wait instead: km returns the command's exit code.
@@ -126,7 +131,7 @@ async function runIn(ctx: CommandContext, p: Prepared, r: RunSpec): Promise<numb
   process.on('SIGTERM', onTerm);
   try {
     const code = await h.exit;
-    activity(true);
+    p.activity(true);
     await events.record(p.sandbox.id, 'command', r.source, { argv: r.argv, root: r.root, exit_code: code, duration_ms: ctx.clock.now() - started }, started);
     return code;
   } finally {
@@ -171,8 +176,7 @@ export const shellCommand: CommandModule = {
         if (mappings.length > 0) {
           const { startPortForwards } = await import('./port-forward.ts');
           const warn = (line: string) => ctx.io.stderr.write(`warning: ${line}\n`);
-          const touch = () => void p.store.recordActivity(p.sandbox.id, ctx.clock.now()).catch(() => undefined);
-          forwards = await startPortForwards({ substrate: p.substrate, sandboxId: p.sandbox.id, activity: touch, warn }, mappings);
+          forwards = await startPortForwards({ substrate: p.substrate, sandboxId: p.sandbox.id, activity: () => p.activity(), warn }, mappings);
           ctx.io.stderr.write(`forwarding ${mappings.map((m) => `127.0.0.1:${m.host} -> ${m.sandbox}`).join(', ')}\n`);
         }
         const shell = (p.sandbox.profile as Profile).spec.execution.shell;

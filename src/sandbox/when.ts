@@ -1,4 +1,5 @@
 /** Wall-clock times in messages, in the operator's time zone (SPEC §0.3). Pure. */
+import { isUtcName } from '../schedule-grammar/index.ts';
 
 function parts(ms: number, timeZone: string): Record<string, string> {
   const fmt = new Intl.DateTimeFormat('en-CA', {
@@ -34,7 +35,7 @@ export function localMinuteZone(ms: number, timeZone: string): string {
 
 /** A valid IANA zone or UTC. */
 export function safeTimeZone(tz: string | undefined): string {
-  if (!tz || /^(etc\/)?(utc|gmt|zulu|universal|uct)$/i.test(tz)) return 'UTC';
+  if (!tz || isUtcName(tz)) return 'UTC';
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return tz;

@@ -14,5 +14,5 @@
 export type { Schedule, ScheduleKind, ParseOptions, ParseResult, ParseFailure } from './types.ts';
 export { parseSchedule, parseCronOption, nextFireTimes, toEventBridgeExpression } from './schedule.ts';
 export { scheduleName, customScheduleName, sanitizeName, uniqueName, MAX_NAME_LENGTH } from './name.ts';
-export { checkTimeZone, createZone, formatInZone, type Zone, type WallTime } from './zone.ts';
+export { checkTimeZone, isUtcName, createZone, formatInZone, type Zone, type WallTime } from './zone.ts';
 export { parseTimeOfDay, type TimeOfDay } from './time-of-day.ts';

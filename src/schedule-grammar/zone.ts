@@ -43,19 +43,21 @@ export type TimeZoneCheck = { ok: true; timeZone: string } | { ok: false; messag
  * its conventional spelling. Fixed offsets such as `+01:00` are refused: they have no DST
  * rules and EventBridge wants a zone name.
  */
+/** UTC's spellings (`UTC`, `Etc/GMT`, `Zulu` …, any case): known without loading zone data. */
+export const isUtcName = (name: string): boolean => /^(etc\/)?(utc|gmt|zulu|universal|uct)$/i.test(name.trim());
+
 export function checkTimeZone(input: string): TimeZoneCheck {
   const text = input.trim();
   const bad = { ok: false as const, message: `unknown time zone "${input}": use an IANA zone name such as Europe/Berlin, America/New_York or UTC` };
   if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(text)) return bad;
   // UTC's spellings need no time zone data (loading it costs ~15 ms of every CLI start).
-  if (/^(etc\/)?(utc|gmt|zulu|universal|uct)$/i.test(text)) return { ok: true, timeZone: 'UTC' };
+  if (isUtcName(text)) return { ok: true, timeZone: 'UTC' };
   let resolved: string;
   try {
     resolved = new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
   } catch {
     return bad;
   }
-  if (text.toUpperCase() === 'UTC' || resolved === 'UTC' && /^(etc\/)?(utc|gmt|zulu|universal)$/i.test(text)) return { ok: true, timeZone: 'UTC' };
   const known = Intl.supportedValuesOf('timeZone');
   const exact = known.find((z) => z.toLowerCase() === text.toLowerCase());
   if (exact) return { ok: true, timeZone: exact };

@@ -13,12 +13,10 @@ import { agentCli, pickRun, requireRunning, type AgentCli } from './agent-contex
 import { renderRuns } from './agent-render.ts';
 import { writeJson } from './output.ts';
 import { kmd } from './sandbox-client.ts';
-import type { CommandContext, CommandModule } from './spec.ts';
+import { type CommandContext, type CommandModule, optStr } from './spec.ts';
 
 const DEFAULT_RUN_TIMEOUT_S = 8 * 3600;
 const AUTO_START_TIMEOUT_MS = 120_000;
-
-const optStr = (ctx: CommandContext, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
 
 interface RunArgs {
   prompt: string;

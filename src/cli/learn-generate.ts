@@ -13,7 +13,7 @@ import { writeJson } from './output.ts';
 import { operatorProfileOptions } from './profile-commands.ts';
 import { diagnosticLine } from './profile-render.ts';
 import { resolveForCreate } from './create-context.ts';
-import type { CommandContext } from './spec.ts';
+import { type CommandContext, optStr } from './spec.ts';
 
 export const DEFAULT_OUTPUT = 'observed-profile.yaml';
 const ENFORCEMENT = ['proxy', 'ebpf', 'both'] as const;
@@ -25,8 +25,6 @@ export interface LearnGenerateOptions {
   output?: string;
   diff?: string;
 }
-
-const optStr = (ctx: CommandContext, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
 
 export function generateOptionsOf(ctx: CommandContext): LearnGenerateOptions {
   const o: LearnGenerateOptions = { exact: ctx.opts.exact === true };

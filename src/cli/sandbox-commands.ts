@@ -7,10 +7,8 @@ import { kmd } from './sandbox-client.ts';
 import { confirm } from './sandbox-confirm.ts';
 import { sandboxContext } from './sandbox-context.ts';
 import { renderList, renderStatus } from './sandbox-render.ts';
-import type { CommandContext, CommandModule } from './spec.ts';
+import { type CommandContext, type CommandModule, optStr } from './spec.ts';
 
-
-const optStr = (ctx: CommandContext, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
 
 export const listCommand: CommandModule = {
   async run(ctx) {

@@ -9,9 +9,7 @@ import { writeJson } from './output.ts';
 import { kmd, streamRequest, type StreamLine } from './sandbox-client.ts';
 import { sandboxContext } from './sandbox-context.ts';
 import { createdLine } from './sandbox-render.ts';
-import type { CommandContext, CommandModule } from './spec.ts';
-
-const optStr = (ctx: CommandContext, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
+import { type CommandContext, type CommandModule, optStr } from './spec.ts';
 
 const overridesOf = (ctx: CommandContext): CreateOverrides => overridesFromFlags(ctx.opts);
 

@@ -55,6 +55,9 @@ export interface CommandContext {
   clock: Clock;
 }
 
+/** A string option's value, or undefined when absent (or given as a flag). */
+export const optStr = (ctx: Pick<CommandContext, 'opts'>, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
+
 export interface CommandModule {
   /** Returns the exit code (default 0). Throw KmError for failures. */
   run(ctx: CommandContext): Promise<number | void>;

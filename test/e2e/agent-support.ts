@@ -4,14 +4,13 @@
  * `gateway.extra_ca_bundle`), a profile that runs the real Claude Code CLI from
  * node_modules, and bin/km runs.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic, type LoggedRequest } from '../support/fake-anthropic.ts';
-import { KM, type Out } from './lifecycle-support.ts';
+import { runKm, type Out } from './lifecycle-support.ts';
 
 export const CLAUDE_BIN = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
 
@@ -51,19 +50,7 @@ ${specExtra}`;
 }
 
 /** Runs bin/km with the given environment, feeding `stdin`. */
-export function kmIn(args: string[], env: NodeJS.ProcessEnv, cwd: string, stdin?: string): Promise<Out> {
-  return new Promise((done, reject) => {
-    const child = spawn(KM, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin ?? '');
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+export const kmIn = runKm;
 
 export async function agentEnv(t: TestContext): Promise<AgentEnv> {
   const dir = await mkdtemp(join(tmpdir(), 'km-e2e-agent-'));

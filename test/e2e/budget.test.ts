@@ -1,27 +1,14 @@
 /** `km budget` and `km budget add` through the real CLI against a store in a temp KM_HOME. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { systemClock } from '../../src/core/clock.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
+import { kmAtHome } from './lifecycle-support.ts';
 
-const KM = resolve(import.meta.dirname, '../../bin/km');
-
-function km(home: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KM_')));
-    const child = spawn(KM, args, { env: { ...clean, KM_HOME: home, NO_COLOR: '1', TZ: 'UTC', KM_TIMEZONE: 'UTC' }, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const km = (home: string, args: string[]) => kmAtHome(home, args);
 
 async function home(t: TestContext): Promise<{ dir: string; store: Store }> {
   const dir = await mkdtemp(join(tmpdir(), 'km-budget-e2e-'));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadOperatorConfig } from '../../src/config/index.ts';
+import { runKm } from './lifecycle-support.ts';
 
 const KM = resolve(import.meta.dirname, '../../bin/km');
 
@@ -17,16 +18,8 @@ interface Out {
 }
 
 function km(dir: string, args: string[], env: Record<string, string> = {}): Promise<Out> {
-  return new Promise((done, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KM_')));
-    const child = spawn(KM, args, { env: { ...clean, KM_HOME: join(dir, 'home'), NO_COLOR: '1', ...env }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KM_')));
+  return runKm(args, { ...clean, KM_HOME: join(dir, 'home'), NO_COLOR: '1', ...env }, dir);
 }
 
 async function tempDir(t: TestContext): Promise<string> {

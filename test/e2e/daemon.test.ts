@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
+import { runKm } from './lifecycle-support.ts';
 
 const KM = resolve(import.meta.dirname, '../../bin/km');
 
@@ -17,15 +18,7 @@ interface Out {
 }
 
 function km(home: string, args: string[]): Promise<Out> {
-  return new Promise((done, reject) => {
-    const child = spawn(KM, args, { env: { ...process.env, KM_HOME: home, NO_COLOR: '1' }, cwd: home.replace(/\/home$/, '') });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runKm(args, { ...process.env, KM_HOME: home, NO_COLOR: '1' }, home.replace(/\/home$/, ''));
 }
 
 const alive = (pid: number) => {

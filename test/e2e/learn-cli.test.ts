@@ -4,17 +4,15 @@
  * commands' messages, JSON shapes, file naming, --base, --diff and errors are checked.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parse } from 'yaml';
 import { systemClock } from '../../src/core/clock.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
-
-const KM = resolve(import.meta.dirname, '../../bin/km');
+import { runKm } from './lifecycle-support.ts';
 
 interface Out {
   code: number | null;
@@ -35,16 +33,7 @@ async function env(t: TestContext) {
     id: 'sb-0a1b2c3d', alias: 'demo', profileName: 'open-dev', substrate: 'local', status: 'running', createdAtMs: Date.now() - 60_000,
     teardownPolicy: 'destroy', enforcementRequested: 'proxy', createdBy: 'cli', profile: { spec: { observability: { learnMode: false } } },
   });
-  const km = (args: string[], cwd = dir): Promise<Out> =>
-    new Promise((done, reject) => {
-      const child = spawn(KM, args, { cwd, env: { ...process.env, KM_HOME: home, NO_COLOR: '1', TZ: 'UTC', KM_TIMEZONE: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
+  const km = (args: string[], cwd = dir): Promise<Out> => runKm(args, { ...process.env, KM_HOME: home, NO_COLOR: '1', TZ: 'UTC', KM_TIMEZONE: 'UTC' }, cwd);
   const gateway = (eventType: string, detail: Record<string, unknown>) =>
     store.appendEvents([{ sandboxId: 'sb-0a1b2c3d', eventType, source: 'gateway', detail, timestampMs: Date.now() }]);
   return { dir, km, gateway };

@@ -5,29 +5,17 @@
  * created from it runs the same workload, and anything else is denied.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { cannotRunSandboxes, KM, lifecycleEnv, type Out } from './lifecycle-support.ts';
+import { cannotRunSandboxes, lifecycleEnv, runKm, type Out } from './lifecycle-support.ts';
 import { startFakeInternet } from './learn-support.ts';
 
 const skip = cannotRunSandboxes();
 
 /** bin/km with `input` on stdin (km shell reads its commands from there without a TTY). */
-function kmWithInput(args: string[], input: string, env: NodeJS.ProcessEnv, cwd: string): Promise<Out> {
-  return new Promise((done, reject) => {
-    const child = spawn(KM, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const kmWithInput = (args: string[], input: string, env: NodeJS.ProcessEnv, cwd: string): Promise<Out> => runKm(args, env, cwd, input);
 
 interface GenerateJson {
   file: string;

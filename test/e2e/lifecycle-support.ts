@@ -43,16 +43,25 @@ export function cannotRunSandboxes(): string | null {
   return a.ok ? null : a.reason;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Out> {
+/** Runs bin/km with exactly this environment and directory, `stdin` (default none) as its input. */
+export function runKm(args: string[], env: NodeJS.ProcessEnv, cwd: string, stdin = ''): Promise<Out> {
   return new Promise((done, reject) => {
-    const child = spawn(KM, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(KM, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
     child.on('error', reject);
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
+}
+
+/** bin/km in `home` (also its KM_HOME and working directory) with no inherited KM_ variables, UTC, no colour. */
+export function kmAtHome(home: string, args: string[], stdin?: string): Promise<Out> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KM_')));
+  return runKm(args, { ...clean, KM_HOME: home, NO_COLOR: '1', TZ: 'UTC', KM_TIMEZONE: 'UTC' }, home, stdin);
 }
 
 /**
@@ -76,7 +85,7 @@ export async function lifecycleEnv(t: TestContext): Promise<Env> {
     KM_GATEWAY_HOST_OVERRIDES: `allowed.test=127.0.0.1:${port},denied.test=127.0.0.1:${port}`,
     KM_GATEWAY_UPSTREAM_DNS: '127.0.0.1:9',
   };
-  const km = (args: string[], extra: NodeJS.ProcessEnv = {}) => run(args, { ...env, ...extra }, dir);
+  const km = (args: string[], extra: NodeJS.ProcessEnv = {}) => runKm(args, { ...env, ...extra }, dir);
   t.after(async () => {
     const list = await km(['list', '--json']).catch(() => undefined);
     const items = list && list.code === 0 ? (JSON.parse(list.stdout) as Array<{ id: string; locked: boolean }>) : [];

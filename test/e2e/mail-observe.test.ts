@@ -5,10 +5,9 @@
  * OTLP attributes), none of them is anywhere in the SQLite files or the state directory.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -21,23 +20,9 @@ import { createMailService } from '../../src/mail/index.ts';
 import { createEventRecorder, resolveSandboxRef } from '../../src/sandbox/index.ts';
 import { openSqliteStore, type Store } from '../../src/store/index.ts';
 import { createOtlpReceiver } from '../../src/telemetry/index.ts';
+import { kmAtHome } from './lifecycle-support.ts';
 
-const KM = resolve(import.meta.dirname, '../../bin/km');
-
-function km(home: string, args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KM_')));
-    const child = spawn(KM, args, { env: { ...clean, KM_HOME: home, NO_COLOR: '1', TZ: 'UTC', KM_TIMEZONE: 'UTC' }, cwd: home, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin ?? '');
-  });
-}
+const km = kmAtHome;
 
 async function home(t: TestContext): Promise<{ dir: string; store: Store }> {
   const dir = await mkdtemp(join(tmpdir(), 'km-mail-e2e-'));

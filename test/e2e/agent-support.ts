@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic, type LoggedRequest } from '../support/fake-anthropic.ts';
-import { runKm, type Out } from './lifecycle-support.ts';
+import { destroyAllAndStop, runKm, type Out } from './lifecycle-support.ts';
 
 export const CLAUDE_BIN = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
 
@@ -69,13 +69,7 @@ export async function agentEnv(t: TestContext): Promise<AgentEnv> {
   };
   const km = (args: string[], o: { stdin?: string; extraEnv?: NodeJS.ProcessEnv } = {}) => kmIn(args, { ...env, ...(o.extraEnv ?? {}) }, dir, o.stdin);
   t.after(async () => {
-    const list = await km(['list', '--json']).catch(() => undefined);
-    const items = list && list.code === 0 ? (JSON.parse(list.stdout) as Array<{ id: string; locked: boolean }>) : [];
-    for (const s of items) {
-      if (s.locked) await km(['unlock', s.id]);
-      await km(['destroy', s.id, '--yes']);
-    }
-    await km(['daemon', 'stop']);
+    await destroyAllAndStop((args) => km(args));
     await fake.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -58,6 +58,17 @@ export function runKm(args: string[], env: NodeJS.ProcessEnv, cwd: string, stdin
   });
 }
 
+/** Test teardown: every sandbox destroyed (unlocked first), then kmd stopped. */
+export async function destroyAllAndStop(km: (args: string[]) => Promise<Out>): Promise<void> {
+  const list = await km(['list', '--json']).catch(() => undefined);
+  const items = list && list.code === 0 ? (JSON.parse(list.stdout) as Array<{ id: string; locked: boolean }>) : [];
+  for (const s of items) {
+    if (s.locked) await km(['unlock', s.id]);
+    await km(['destroy', s.id, '--yes']);
+  }
+  await km(['daemon', 'stop']);
+}
+
 /** bin/km in `home` (also its KM_HOME and working directory) with no inherited KM_ variables, UTC, no colour. */
 export function kmAtHome(home: string, args: string[], stdin?: string): Promise<Out> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KM_')));
@@ -87,13 +98,7 @@ export async function lifecycleEnv(t: TestContext): Promise<Env> {
   };
   const km = (args: string[], extra: NodeJS.ProcessEnv = {}) => runKm(args, { ...env, ...extra }, dir);
   t.after(async () => {
-    const list = await km(['list', '--json']).catch(() => undefined);
-    const items = list && list.code === 0 ? (JSON.parse(list.stdout) as Array<{ id: string; locked: boolean }>) : [];
-    for (const s of items) {
-      if (s.locked) await km(['unlock', s.id]);
-      await km(['destroy', s.id, '--yes']);
-    }
-    await km(['daemon', 'stop']);
+    await destroyAllAndStop((args) => km(args));
     await new Promise<void>((r) => upstream.close(() => r()));
     await rm(dir, { recursive: true, force: true });
   });

@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { nativeHelper } from './native.ts';
+import { nativeHelper } from '../../native/index.ts';
 
 export interface GatekeeperDeny {
   family: 4 | 6;

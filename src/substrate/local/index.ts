@@ -44,7 +44,7 @@ import { cgroupsUsable, createCgroups, procsFiles, removeCgroups } from './cgrou
 import type { CgroupPaths } from './cgroups.ts';
 import { sandboxEnv } from './etc-files.ts';
 import { startExec } from './exec.ts';
-import { installedHelper, nativeHelper } from './native.ts';
+import { installedHelper, nativeHelper } from '../../native/index.ts';
 import { launch } from './launch.ts';
 import { buildSkeleton, copyWritableLayer, scanBase, statePaths } from './layout.ts';
 import { endTree, freezeTree, thawTree } from './lifecycle.ts';

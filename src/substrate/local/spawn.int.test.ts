@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { createLocalSubstrate, localSubstrateAvailability } from '../index.ts';
-import { nativeHelper } from './native.ts';
+import { nativeHelper } from '../../native/index.ts';
 import { descendants, waitFor } from './proctree.ts';
 import { runIn, scratch } from './test-helpers.ts';
 

@@ -110,6 +110,22 @@ export interface ExecOptions {
   tty?: { cols: number; rows: number };
 }
 
+/**
+ * What `exec` runs, decided without running it, so that a process other than the one that
+ * asked (the native CLI, given the plan by kmd) can start the very same launcher.
+ */
+export interface ExecPlan {
+  /** The launcher's argv; `argv[0]` is an absolute path. */
+  argv: string[];
+  /** The launcher's whole environment (nothing is inherited). */
+  env: Record<string, string>;
+  /**
+   * Which descendant of the launcher (parents before children, as `/proc` lists them) is the
+   * command, to which forwarded signals go; the launcher itself when there is none yet.
+   */
+  signalDepth: number;
+}
+
 export interface ExecHandle {
   /** Host pid of the launcher process. */
   readonly pid: number;
@@ -141,6 +157,11 @@ export interface Substrate {
   stop(id: string, options: StopOptions): Promise<void>;
   destroy(id: string): Promise<void>;
   exec(id: string, argv: string[], options?: ExecOptions): Promise<ExecHandle>;
+  /**
+   * The plan `exec` would start (same checks, same errors), for a caller that spawns it
+   * itself in its own process group, stdin inherited and stdout/stderr on pipes.
+   */
+  execPlan?(id: string, argv: string[], options?: Omit<ExecOptions, 'stdio'>): Promise<ExecPlan>;
   status(id: string): Promise<SubstrateStatus>;
   /** After a daemon restart: re-attach from the runtime record in `stateDir`. */
   adopt(id: string, stateDir: string): Promise<SandboxHandleInfo>;

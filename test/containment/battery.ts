@@ -76,6 +76,18 @@ function mustPrint(name: string, argv: (c: Ctx) => string[], want: (c: Ctx, out:
   };
 }
 
+/**
+ * Lists every /proc/<pid>/{cwd,root,fd/*} directory this process can follow whose target is
+ * not the directory of the same name inside the sandbox: a cwd or fd left in the setup view
+ * (the host root and the state dir, without masks) would survive pivot_root there.
+ */
+const ESCAPE_LINKS = [
+  'for l in /proc/[0-9]*/cwd /proc/[0-9]*/root /proc/[0-9]*/fd/*; do',
+  '  [ -d "$l" ] || continue; a=$(stat -L -c %d:%i "$l" 2>/dev/null) || continue; t=$(readlink "$l") || continue',
+  '  [ "$a" = "$(stat -c %d:%i "$t" 2>/dev/null)" ] || echo "$l -> $t"',
+  'done; echo checked',
+].join('\n');
+
 const ATTEMPTS = [
   mustFail('tcp connect to 10.200.1.1:8080 fails', () => ['bash', '-c', 'exec 3<>/dev/tcp/10.200.1.1/8080'], NET_REFUSED),
   mustFail('tcp connect to 10.200.1.1:8080 fails as root inside', () => ['bash', '-c', 'exec 3<>/dev/tcp/10.200.1.1/8080'], NET_REFUSED, true),
@@ -119,6 +131,8 @@ const ATTEMPTS = [
   mustPrint('other sandbox processes invisible', () => ['sh', '-c', 'ps -eo args= | grep -c "[s]leep 4242" || true'], (_c, o) => o === '0'),
   mustFail('other sandbox file invisible', () => ['cat', '/workspace/b-secret'], /No such file/),
   mustPrint('host /tmp is private', () => ['sh', '-c', 'ls -A /tmp | wc -l'], (_c, o) => o === '0'),
+  mustPrint('no process\'s cwd, root or open directory leads out of the sandbox root (root inside)', () => ['sh', '-c', ESCAPE_LINKS], (_c, o) => o === 'checked', true),
+  mustPrint('no process\'s cwd, root or open directory leads out of the sandbox root', () => ['sh', '-c', ESCAPE_LINKS], (_c, o) => o === 'checked'),
 ];
 
 async function captureChecks(c: Ctx): Promise<BatteryResult[]> {
@@ -192,7 +206,20 @@ async function forkBomb(c: Ctx, spec: (id: string) => SandboxSpec): Promise<Batt
   }
 }
 
-export async function runBattery(): Promise<BatteryResult[]> {
+export interface BatteryOptions {
+  /** km-setup for the sandbox setup (default: the built helper), null = the bash setup. */
+  setupHelper?: string | null;
+}
+
+/** The sandboxes were set up the way asked for (km-setup writes setup.plan, bash init.sh). */
+function setupUsed(a: SandboxHandleInfo, options: BatteryOptions): BatteryResult {
+  const bash = options.setupHelper === null;
+  const plan = existsSync(join(a.stateDir, 'setup.plan'));
+  const script = existsSync(join(a.stateDir, 'init.sh'));
+  return { name: `the sandboxes ran the ${bash ? 'bash' : 'km-setup'} setup`, ok: bash ? script && !plan : plan && !script, detail: `setup.plan ${plan}, init.sh ${script}` };
+}
+
+export async function runBattery(options: BatteryOptions = {}): Promise<BatteryResult[]> {
   const scratch = mkdtempSync(join(process.env.KM_SCRATCH_BASE ?? '/var/tmp', 'km-battery-'));
   const kmHome = join(scratch, 'km');
   const opHome = join(scratch, 'operator');
@@ -205,7 +232,7 @@ export async function runBattery(): Promise<BatteryResult[]> {
   const kmd = net.createServer((s) => s.end('HTTP/1.1 200 OK\r\n\r\nkmd\n'));
   await new Promise<void>((r) => kmd.listen(join(kmHome, 'kmd.sock'), () => r()));
   const gw = await startFakeGateway(join(kmHome, 'gateways', 'shared'));
-  const sub = createLocalSubstrate({ kmHome, hostHome: opHome });
+  const sub = createLocalSubstrate({ kmHome, hostHome: opHome, ...(options.setupHelper === undefined ? {} : { setupHelper: options.setupHelper }) });
   const spec = (id: string): SandboxSpec => ({
     id, stateDir: join(kmHome, 'sandboxes', id), gatewayDir: gw.dir, env: {}, workingDir: '/workspace',
     shell: '/bin/bash', caPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', hostname: id,
@@ -220,7 +247,7 @@ export async function runBattery(): Promise<BatteryResult[]> {
     await run(sub, b.id, ['sh', '-c', 'echo secret > /workspace/b-secret']);
     const sleeper = await sub.exec(b.id, ['sleep', '4242']);
     const c: Ctx = { sub, a, b, gw, kmHome, opHome, root: process.getuid?.() === 0 };
-    const results: BatteryResult[] = [];
+    const results: BatteryResult[] = [setupUsed(a, options)];
     for (const attempt of ATTEMPTS) {
       const t0 = Date.now();
       results.push(await attempt.check(c));

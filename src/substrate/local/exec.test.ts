@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { execArgv, exitCodeOf, ttyArgv } from './exec.ts';
+import { execArgv, execPlan, exitCodeOf, startPlan, ttyArgv } from './exec.ts';
 import type { ExecTarget } from './exec.ts';
 
 const base: ExecTarget = { initPid: 4242, holderNsPid: 17, root: false, cwd: '/workspace', env: {}, dual: false, cgroupProcs: [] };
@@ -51,4 +51,35 @@ test('tty: argv quoted for the in-sandbox shell of script(1), size applied', () 
   const a = ttyArgv(['echo', "it's"], { cols: 100.7, rows: 30 });
   assert.deepEqual([a[0], a[1], a[3]], ['script', '-qefc', '/dev/null']);
   assert.equal(a[2], `stty cols 100 rows 30 2>/dev/null; exec 'echo' 'it'\\''s'`);
+});
+
+test('plan: the launcher argv and env as exec starts them; signals go to nsenter\'s child, or one deeper under km-spawn', () => {
+  const t: ExecTarget = { ...base, env: { PATH: '/usr/bin:/bin', KM_X: '1' } };
+  const plain = execPlan(t, ['id']);
+  assert.deepEqual(plain.argv, execArgv(t, ['id']));
+  assert.deepEqual(plain.env, t.env);
+  assert.equal(plain.signalDepth, 0);
+  const spawned = execPlan({ ...t, spawnHelper: '/opt/km-spawn', cgroupV2Only: '/sys/fs/cgroup/unified/k' }, ['id']);
+  assert.deepEqual(spawned.argv.slice(0, 3), ['/opt/km-spawn', '/sys/fs/cgroup/unified/k', '--']);
+  assert.equal(spawned.signalDepth, 1);
+  // A helper alone (v1 hierarchies to join) is not used: the shell moves itself.
+  assert.equal(execPlan({ ...t, spawnHelper: '/opt/km-spawn', cgroupV2Only: null, cgroupProcs: ['/c/cgroup.procs'] }, ['id']).signalDepth, 0);
+  const tty = execPlan(t, ['vi'], { tty: { cols: 80, rows: 24 } });
+  assert.deepEqual(tty.argv.slice(-4, -2), ['script', '-qefc']);
+});
+
+test('startPlan runs a plan: exit code, env exactly the plan\'s, signal to the given descendant', async () => {
+  const quiet = startPlan({ argv: ['/bin/sh', '-c', 'echo "$ONLY${HOME:-nohome}"; exit 3'], env: { ONLY: 'x', PATH: '/usr/bin:/bin' }, signalDepth: 0 });
+  let out = '';
+  quiet.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  assert.equal(await quiet.exit, 3);
+  assert.equal(out, 'xnohome\n');
+  // depth 0: the sh's child (sleep) gets the signal, so sh reports it and exits 7.
+  const h = startPlan({ argv: ['/bin/sh', '-c', 'sleep 30; echo "child $?"; exit 7'], env: { PATH: '/usr/bin:/bin' }, signalDepth: 0 });
+  let said = '';
+  h.stdout?.on('data', (b: Buffer) => (said += b.toString()));
+  await new Promise((r) => setTimeout(r, 300));
+  h.kill('SIGTERM');
+  assert.equal(await h.exit, 7);
+  assert.equal(said, 'child 143\n');
 });

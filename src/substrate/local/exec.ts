@@ -23,9 +23,9 @@
  * found) and 126 (not executable); nsenter re-raises a fatal signal on itself, mapped here to
  * 128+N.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
-import type { ExecHandle, ExecOptions } from '../index.ts';
+import type { ExecHandle, ExecOptions, ExecPlan } from '../index.ts';
 import { q } from './init-script.ts';
 import { descendants, signal } from './proctree.ts';
 
@@ -96,15 +96,25 @@ export function ttyArgv(argv: string[], size: { cols: number; rows: number }): s
   return ['script', '-qefc', `stty cols ${cols} rows ${rows} 2>/dev/null; exec ${argv.map(q).join(' ')}`, '/dev/null'];
 }
 
-export function startExec(t: ExecTarget, argv: string[], options: ExecOptions): ExecHandle {
-  const full = execArgv(t, options.tty ? ttyArgv(argv, options.tty) : argv);
-  // Own process group: a terminal's SIGINT must not kill the launcher (which would orphan the
-  // command inside); callers forward signals with kill().
-  const child = spawn(full[0] as string, full.slice(1), {
+/**
+ * The launcher for `argv`, its environment and the descendant that receives signals, without
+ * starting anything: `startPlan` runs it here, and kmd hands the same plan to the native CLI
+ * (native/km-client.c), which runs it the same way.
+ */
+export function execPlan(t: ExecTarget, argv: string[], options: Pick<ExecOptions, 'tty'> = {}): ExecPlan {
+  return {
+    argv: execArgv(t, options.tty ? ttyArgv(argv, options.tty) : argv),
     env: t.env,
-    stdio: options.stdio ?? ['pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
+    // The command is nsenter's only child (the launcher chain execs in place, nsenter forks
+    // once); under km-spawn, nsenter is itself km-spawn's only child.
+    signalDepth: spawnInto(t) === null ? 0 : 1,
+  };
+}
+
+export function startPlan(plan: ExecPlan, stdio: StdioOptions = ['pipe', 'pipe', 'pipe']): ExecHandle {
+  // Own process group (and session): a terminal's SIGINT must not kill the launcher (which
+  // would orphan the command inside); callers forward signals with kill().
+  const child = spawn(plan.argv[0] as string, plan.argv.slice(1), { env: plan.env, stdio, detached: true });
   // A command that exits without reading its input must not crash the caller with EPIPE.
   child.stdin?.on('error', () => undefined);
   let exited = false;
@@ -127,10 +137,12 @@ export function startExec(t: ExecTarget, argv: string[], options: ExecOptions): 
     },
     kill(sig: NodeJS.Signals = 'SIGTERM') {
       if (child.pid === undefined) return;
-      // The command is nsenter's only child (the launcher chain execs in place, nsenter forks
-      // once); under km-spawn, nsenter is itself km-spawn's only child.
-      const target = descendants(child.pid)[spawnInto(t) === null ? 0 : 1];
+      const target = descendants(child.pid)[plan.signalDepth];
       if (target === undefined || !signal(target, sig)) child.kill(sig);
     },
   };
+}
+
+export function startExec(t: ExecTarget, argv: string[], options: ExecOptions): ExecHandle {
+  return startPlan(execPlan(t, argv, options), options.stdio);
 }

@@ -23,29 +23,31 @@
  * never modifiable, not even by root inside; package installs into system paths need an
  * imported image (SPEC §9.2, §9.6).
  *
- * Filesystem (layout.ts), network (network.ts), setup (init-script.ts), launch and
- * persistence (launch.ts, runtime.ts), exec (exec.ts), pause/stop (lifecycle.ts), cgroups
- * (cgroups.ts, root only). Masked: `kmHome` (state dir, kmd sockets, other sandboxes), the
- * operator's home, /root, host /tmp, /run, /home, plus `extraMasks`.
+ * Filesystem (layout.ts), network (network.ts), setup (setup-steps.ts, run by km-setup or
+ * as init-script.ts), launch and persistence (launch.ts, tree-argv.ts, runtime.ts), exec
+ * (exec.ts), pause/stop (lifecycle.ts), cgroups (cgroups.ts, root only). Masked: `kmHome`
+ * (state dir, kmd sockets, other sandboxes), the operator's home, /root, host /tmp, /run,
+ * /home, plus `extraMasks`.
  *
  * Requirements on neighbours: the gateway's sockets must be connectable by the tree's host
  * uid (mode 0666 is fine: only sandboxes that bind the dir can reach them); read-write
  * operator mounts must be writable by it on the host.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, lstatSync, chownSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, lstatSync, chownSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { KmError, invalidState, notFound } from '../../core/errors.ts';
 import type {
-  ExecHandle, ExecOptions, SandboxHandleInfo, SandboxLimits, SandboxSpec, StopOptions, Substrate, SubstrateStatus,
+  ExecHandle, ExecOptions, ExecPlan, SandboxHandleInfo, SandboxLimits, SandboxSpec, StopOptions, Substrate, SubstrateStatus,
 } from '../index.ts';
 import { cgroupsUsable, createCgroups, procsFiles, removeCgroups } from './cgroups.ts';
 import type { CgroupPaths } from './cgroups.ts';
 import { sandboxEnv } from './etc-files.ts';
-import { startExec } from './exec.ts';
+import { execPlan, startPlan } from './exec.ts';
 import { installedHelper, nativeHelper } from '../../native/index.ts';
 import { launch } from './launch.ts';
+import { setupHelperFor } from './setup-helper.ts';
 import { buildSkeleton, copyWritableLayer, scanBase, statePaths } from './layout.ts';
 import { endTree, freezeTree, thawTree } from './lifecycle.ts';
 import { isAlive, waitFor } from './proctree.ts';
@@ -74,6 +76,11 @@ export interface LocalSubstrateOptions {
   startTimeoutMs?: number;
   /** km-spawn for exec (tests); default the built helper when there is one, null = never. */
   spawnHelper?: string | null;
+  /**
+   * km-setup for the sandbox setup; default the built helper (compiled on first use) where it
+   * can run, null = the bash setup (init-script.ts).
+   */
+  setupHelper?: string | null;
   /** Try nftables transparent capture inside the namespace (default true). */
   capture?: boolean;
   /** Connects the BPF gatekeeper refused (at most 50 per 10 s per sandbox; `suppressed` counts the rest). */
@@ -85,6 +92,12 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
   const gatekeeperProbe = cachedGatekeeperProbe();
   const gatekeepers = createSandboxGatekeepers(options.onDeny, gatekeeperProbe);
   const isRoot = process.getuid?.() === 0;
+  // Decided at the first start (null: the bash setup was asked for, or km-setup cannot run).
+  let setupHelper = options.setupHelper;
+  const setupWith = (): string | null => {
+    if (setupHelper === undefined) setupHelper = setupHelperFor(isRoot);
+    return setupHelper;
+  };
   const paths = (id: string) => {
     const dir = known.get(id);
     if (dir === undefined) throw notFound(`no local sandbox ${id} is known to this substrate`);
@@ -128,9 +141,11 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
     };
   };
 
+  // Each path as given and as the host resolves it: a symlink on the way (/var/tmp/link/km)
+  // exists inside as well, and the directory it leads to must be hidden too.
   const masks = (): string[] => {
     const list = [options.kmHome, options.hostHome ?? homedir(), ...(options.extraMasks ?? [])];
-    return [...new Set(list.map((p) => resolve(p)).filter((p) => p !== '/'))];
+    return [...new Set(list.flatMap((p) => [resolve(p), realpathOr(p)]).filter((p) => p !== '/'))];
   };
 
   const execAs = async (id: string, argv: string[], opts: ExecOptions, stdin?: string): Promise<number> => {
@@ -167,6 +182,7 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
         bwrap: options.bwrapPath ?? 'bwrap',
         capture: options.capture ?? true,
         switchUser: isRoot,
+        setupHelper: setupWith(),
         timeoutMs: options.startTimeoutMs ?? 15_000,
         beforeStart: attaching,
       });
@@ -188,6 +204,31 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
       writeSpec(p.spec, { ...s, configWritten: true });
     }
     return info(id, warnings);
+  };
+
+  const planExec = async (id: string, argv: string[], opts: Omit<ExecOptions, 'stdio'>): Promise<ExecPlan> => {
+    if (argv.length === 0) throw new KmError('usage', 'exec needs a command');
+    const status = statusOf(id);
+    if (status !== 'running') throw invalidState(`${id} is ${status}; run km resume ${id}`);
+    const rt = live(id) as RuntimeRecord;
+    const s = stored(id);
+    const root = opts.root ?? false;
+    return execPlan(
+      {
+        initPid: rt.init.pid,
+        holderNsPid: rt.holderNsPid,
+        root,
+        cwd: opts.cwd ?? s.spec.workingDir,
+        env: { ...sandboxEnv(s.spec, root), ...(opts.env ?? {}) },
+        dual: (s.sandboxHostUid ?? null) !== null,
+        switchTo: isRoot && (s.sandboxHostUid ?? null) === null ? { uid: s.hostUid, gid: s.hostGid } : null,
+        cgroupProcs: rt.cgroups ? procsFiles(rt.cgroups) : [],
+        spawnHelper: options.spawnHelper === undefined ? installedHelper('km-spawn') : options.spawnHelper,
+        cgroupV2Only: rt.cgroups?.v2 && Object.keys(rt.cgroups.v1).length === 0 ? rt.cgroups.v2 : null,
+      },
+      argv,
+      opts,
+    );
   };
 
   const api: Substrate = {
@@ -254,29 +295,9 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
       known.delete(id);
     },
     async exec(id, argv, opts: ExecOptions = {}): Promise<ExecHandle> {
-      if (argv.length === 0) throw new KmError('usage', 'exec needs a command');
-      const status = statusOf(id);
-      if (status !== 'running') throw invalidState(`${id} is ${status}; run km resume ${id}`);
-      const rt = live(id) as RuntimeRecord;
-      const s = stored(id);
-      const root = opts.root ?? false;
-      return startExec(
-        {
-          initPid: rt.init.pid,
-          holderNsPid: rt.holderNsPid,
-          root,
-          cwd: opts.cwd ?? s.spec.workingDir,
-          env: { ...sandboxEnv(s.spec, root), ...(opts.env ?? {}) },
-          dual: (s.sandboxHostUid ?? null) !== null,
-          switchTo: isRoot && (s.sandboxHostUid ?? null) === null ? { uid: s.hostUid, gid: s.hostGid } : null,
-          cgroupProcs: rt.cgroups ? procsFiles(rt.cgroups) : [],
-          spawnHelper: options.spawnHelper === undefined ? installedHelper('km-spawn') : options.spawnHelper,
-          cgroupV2Only: rt.cgroups?.v2 && Object.keys(rt.cgroups.v1).length === 0 ? rt.cgroups.v2 : null,
-        },
-        argv,
-        opts,
-      );
+      return startPlan(await planExec(id, argv, opts), opts.stdio);
     },
+    execPlan: (id, argv, opts = {}) => planExec(id, argv, opts),
     async status(id) {
       return statusOf(id);
     },
@@ -320,6 +341,14 @@ function sandboxCgroups(id: string, stateDir: string, limits: SandboxLimits): { 
     return { cgroups: createCgroups(key, limits), warning: null };
   } catch (e) {
     return { cgroups: null, warning: `cgroups unavailable, limits and cgroup freezing not applied: ${(e as Error).message}` };
+  }
+}
+
+function realpathOr(p: string): string {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return resolve(p);
   }
 }
 

@@ -48,11 +48,13 @@ test('masks apply only inside overlaid directories', () => {
   assert.ok(!script.includes("'/run/kmsetup/root/root'"), '/root is km-made, never masked');
 });
 
-test('read-only mounts are bound read-only in one step; bridges and the final waiter drop capabilities', () => {
-  // util-linux applies -o ro to a bind by remounting it (one exec instead of two).
-  assert.match(script, /mount --rbind -o ro \/run\/kmsetup\/m\/0 '\/run\/kmsetup\/root\/data dir' \|\| fail/);
+test('read-only mounts are bound read-only, nosuid and nodev in one step; bridges and the final waiter drop capabilities', () => {
+  // util-linux applies -o ro to a bind by remounting it (one exec instead of two); the
+  // remount sets exactly the flags given, so nosuid,nodev are spelled out (km-setup keeps them).
+  assert.match(script, /mount --rbind -o ro,nosuid,nodev \/run\/kmsetup\/m\/0 '\/run\/kmsetup\/root\/data dir' \|\| fail 'cannot mount \/data dir'/);
   assert.match(script, /mount --bind -o ro,nosuid,nodev \/run\/kmsetup\/gw \/run\/kmsetup\/root\/run\/km\n/);
-  assert.match(script, /mount --bind -o ro \/run\/kmsetup\/state\/etc\/resolv\.conf/);
+  assert.match(script, /mount --bind -o ro,nosuid,nodev \/run\/kmsetup\/state\/etc\/resolv\.conf/);
+  assert.match(script, /mount --bind -o ro,nosuid,nodev,noexec \/run\/kmsetup\/root\/proc\/sys \/run\/kmsetup\/root\/proc\/sys/);
   assert.ok(!script.includes('remount'), 'no separate remount steps remain');
   const socats = script.split('\n').filter((l) => l.includes(' socat '));
   assert.equal(socats.length, 5);
@@ -60,4 +62,18 @@ test('read-only mounts are bound read-only in one step; bridges and the final wa
   assert.match(script, /exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs -- tail --pid=\$HOLDER/);
   assert.match(script, /max_user_namespaces/);
   assert.ok(!script.includes('die-with-parent'));
+});
+
+test('the setup leaves the launcher\'s cwd first; symlinked etc and trust-store targets are skipped', () => {
+  const lines = script.split('\n');
+  assert.ok(lines.indexOf('cd /') > 0 && lines.indexOf('cd /') < lines.findIndex((l) => l.startsWith('mount ')), 'cd / before any mount or child');
+  assert.match(script, /if \[ -f \/run\/kmsetup\/root\/etc\/hosts \] && \[ ! -L \/run\/kmsetup\/root\/etc\/hosts \]; then mount --bind/);
+  assert.match(script, /if \[ ! -L \/run\/kmsetup\/root\/usr\/local\/share\/ca-certificates\/km-sandbox\.crt \] && cp /);
+  assert.match(script, /\[ -L "\$b" \] \|\| grep -qF/);
+});
+
+test('consecutive plain mkdirs are one command; a mount\'s mkdir keeps its failure message', () => {
+  assert.ok(script.includes('mkdir -p /run/kmsetup/root/run/km /run/kmsetup/root/run/km-ca\n'));
+  assert.ok(script.includes('mkdir -p /run/kmsetup/root/run/lock /run/kmsetup/root/run/user\n'));
+  assert.ok(script.includes("mkdir -p '/run/kmsetup/root/data dir' || fail 'cannot mount /data dir'\n"));
 });

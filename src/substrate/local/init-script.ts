@@ -1,13 +1,19 @@
 /**
- * The sandbox's setup script (PID 2 inside, run by bash as uid 0 of the sandbox's outer user
- * namespace with the setup capabilities bwrap grants). Inside the fresh mount namespace it:
+ * The sandbox's setup (PID 2 inside, run as uid 0 of the sandbox's outer user namespace with
+ * the setup capabilities bwrap grants). The steps are one list (setup-steps.ts); km-setup
+ * (native/km-setup.c) runs them as system calls from a plan (setup-plan.ts), and where the
+ * helper is not built this file renders the same list as a bash script. Inside the fresh
+ * mount namespace either one:
  *
- * 1. closes every inherited fd except stdio and the status pipe (fd 3);
+ * 1. closes every inherited fd except stdio and the status pipe (fd 3) and leaves the
+ *    launcher's working directory (a cwd left in the setup view would outlive pivot_root and
+ *    let root inside read the host through /proc/<pid>/cwd);
  * 2. assembles the root: `rootfs/` bind + one overlayfs per base top-level dir (upper/work in
  *    the state dir, `userxattr`), masks (tmpfs over the km state dir, the operator's home and
  *    anything else asked for), /proc (with sys, sysrq-trigger, irq, bus read-only), /dev and
  *    /sys from bwrap, a private /run with the gateway dir read-only at /run/km and the CA files
- *    at /run/km-ca, the generated etc files, and the operator's mounts;
+ *    at /run/km-ca, the generated etc files, and the operator's mounts; read-only binds are
+ *    also nosuid and nodev;
  * 3. sets up the network: lo up; when nftables works, a second lo address + `default dev lo`
  *    and the capture ruleset (see network.ts), otherwise no route at all (ENETUNREACH);
  * 4. starts the socat bridges (stderr discarded: the workload could otherwise fill the log)
@@ -21,151 +27,157 @@
  *    inside can create user namespaces;
  * 6. pivot_roots into the new root, detaches the old one, reports `ready` on fd 3 and becomes
  *    a capability-free `tail --pid=<holder>`.
+ *
+ * km-setup resolves every target inside the new root (a symlink never leads into the setup
+ * view); the bash renderer keeps the older guards: etc files and trust-store files only onto
+ * a target that is not a symlink.
  */
-import type { SandboxMount } from '../index.ts';
-import {
-  CA_DIR, ETC_FILES, GATEWAY_MOUNT, KM_INTERNAL_ADDR, PROXY_PORT, SANDBOX_GID, SANDBOX_UID,
-  TRANSPARENT_PORT,
-} from './etc-files.ts';
-import { LO_CAPTURE_ADDR } from './network.ts';
+import type { MountAttr, OnFail, SetupStep } from './setup-steps.ts';
+import { NEW_ROOT as NR, setupSteps } from './setup-steps.ts';
+import type { InitScriptInput } from './setup-steps.ts';
 
-export const SETUP = '/run/kmsetup';
-const S = `${SETUP}/state`;
-const NR = `${SETUP}/root`;
-
-export interface InitScriptInput {
-  /** Base root inside the setup view: `/` (host) or `${SETUP}/base`. */
-  base: string;
-  overlays: string[];
-  /** Absolute sandbox paths to hide (tmpfs for dirs, /dev/null for files). */
-  masks: string[];
-  mounts: SandboxMount[];
-  /** Try nftables capture. */
-  capture: boolean;
-  /** Root kmd: uid 1000 exists in the outer namespace (no nested workload namespace). */
-  dual: boolean;
-}
+export { SETUP } from './setup-steps.ts';
+export type { InitScriptInput } from './setup-steps.ts';
 
 /** Single-quotes a value for bash. */
 export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** A word as is when bash would not change it, else quoted. */
+const w = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : q(s));
 
 const DROP_ALL = 'setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs';
 const DROP_KEEP_BIND = 'setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all,+net_bind_service --no-new-privs';
 
-function rootLines(input: InitScriptInput): string[] {
-  const lines = [`mount --bind ${S}/rootfs ${NR}`];
-  for (const name of input.overlays) {
-    const lower = input.base === '/' ? `/${name}` : `${input.base}/${name}`;
-    lines.push(
-      `mount -t overlay km-${q(name)} -o userxattr,lowerdir=${q(lower)},upperdir=${q(`${S}/upper/${name}`)},workdir=${q(`${S}/work/${name}`)} ${q(`${NR}/${name}`)} || warn "overlay for /${name} failed"`,
-    );
-  }
-  // Only paths inside a base overlay can be visible at all (home, root, tmp, run are km's own).
-  for (const p of input.masks.filter((m) => input.overlays.includes(m.split('/')[1] ?? ''))) {
-    const t = q(`${NR}${p}`);
-    lines.push(`if [ -d ${t} ]; then mount -t tmpfs -o ro,size=4k,mode=000 km-mask ${t}; elif [ -e ${t} ]; then mount --bind /dev/null ${t}; fi`);
-  }
-  lines.push(
-    `mount -t proc -o nosuid,nodev,noexec proc ${NR}/proc`,
-    // bwrap's /dev: device nodes bound from the host belong to host root, which is never
-    // mapped inside, so they cannot be chmod'ed or replaced; pts and shm are private.
-    `mount --rbind /dev ${NR}/dev`,
-    `mount --rbind /sys ${NR}/sys`,
-    `mount -t tmpfs -o mode=0755,nosuid,nodev,size=64m km-run ${NR}/run`,
-    `mkdir -p ${NR}${GATEWAY_MOUNT} ${NR}${CA_DIR}`,
-    `mount --bind -o ro,nosuid,nodev ${SETUP}/gw ${NR}${GATEWAY_MOUNT}`,
-    `mount --bind -o ro,nosuid,nodev ${S}/ca ${NR}${CA_DIR}`,
-    `mkdir -p ${NR}/run/lock ${NR}/run/user && chmod 1777 ${NR}/run/lock`,
-  );
-  for (const f of ETC_FILES) {
-    const t = q(`${NR}/etc/${f}`);
-    lines.push(`if [ -f ${t} ] && [ ! -L ${t} ]; then mount --bind -o ro ${S}/etc/${f} ${t}; else warn "cannot place /etc/${f}"; fi`);
-  }
-  // The system trust store, where the base allows it (imported images).
-  lines.push(
-    `if cp ${S}/ca/km-sandbox.crt ${NR}/usr/local/share/ca-certificates/km-sandbox.crt 2>/dev/null; then`,
-    `  b=${NR}/etc/ssl/certs/ca-certificates.crt; grep -qF "$(sed -n 2p ${S}/ca/km-sandbox.crt)" "$b" 2>/dev/null || cat ${S}/ca/km-sandbox.crt >> "$b" 2>/dev/null || true`,
-    'fi',
-  );
-  input.mounts.forEach((m, i) => {
-    const t = q(`${NR}${m.path}`);
-    lines.push(`mkdir -p ${t} && mount --rbind${m.readOnly ? ' -o ro' : ''} ${SETUP}/m/${i} ${t} || fail "cannot mount ${m.path.replace(/["$`\\]/g, '')}"`);
-  });
-  return lines;
-}
+const t = (target: string): string => w(target === '/' ? NR : `${NR}${target}`);
+const opts = (a: string[]): string => (a.length === 0 ? '' : ` -o ${a.join(',')}`);
 
-function networkLines(input: InitScriptInput): string[] {
-  const lines = ['ip link set lo up', 'CAPTURE=0'];
-  if (input.capture) {
-    lines.push(
-      `if command -v nft >/dev/null && ip addr add ${LO_CAPTURE_ADDR}/32 dev lo && ip route add default dev lo src ${LO_CAPTURE_ADDR} && nft -f ${S}/nft.rules; then CAPTURE=1; else ip route del default 2>/dev/null; nft flush ruleset 2>/dev/null; warn "transparent capture unavailable"; fi`,
-    );
-  }
-  const gw = GATEWAY_MOUNT;
-  lines.push(
-    `${DROP_ALL} socat TCP4-LISTEN:${PROXY_PORT},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${gw}/proxy.sock 3>&- 2>/dev/null &`,
-    `${DROP_KEEP_BIND} socat -T10 UDP4-RECVFROM:53,bind=127.0.0.1,fork UNIX-CONNECT:${gw}/dns.sock 3>&- 2>/dev/null &`,
-    `${DROP_KEEP_BIND} socat TCP4-LISTEN:53,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${gw}/dns-tcp.sock 3>&- 2>/dev/null &`,
-    `${DROP_KEEP_BIND} socat TCP4-LISTEN:80,bind=${KM_INTERNAL_ADDR},fork,reuseaddr UNIX-CONNECT:${gw}/kmd-internal.sock 3>&- 2>/dev/null &`,
-    `if [ $CAPTURE = 1 ]; then ${DROP_ALL} socat TCP4-LISTEN:${TRANSPARENT_PORT},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${gw}/transparent.sock 3>&- 2>/dev/null & fi`,
-  );
-  return lines;
-}
+const report = (f: OnFail): string => (f === 'ignore' ? 'true' : 'warn' in f ? `warn ${q(f.warn)}` : `fail ${q(f.fail)}`);
+/** Without a policy a failing command trips the ERR trap (the setup fails). */
+const onFail = (cmd: string, f: OnFail | undefined): string => (f === undefined ? cmd : `${cmd} || ${report(f)}`);
 
-const PROC_COVERS = `for p in sys sysrq-trigger irq bus; do [ -e ${NR}/proc/$p ] && mount --bind -o ro ${NR}/proc/$p ${NR}/proc/$p; done; true`;
+const mountBind = (recursive: boolean, attrs: MountAttr[], source: string, target: string): string =>
+  `mount --${recursive ? 'rbind' : 'bind'}${opts(attrs)} ${w(source)} ${t(target)}`;
 
 /** A bash function (builtins only) true once the holder is in place with no capabilities. */
-function holderReady(dual: boolean): string {
-  const where = dual
-    ? '[ "$uid" = 1000 ]'
-    : `! [ ${NR}/proc/$HOLDER/ns/user -ef ${NR}/proc/self/ns/user ]`;
+function holderReady(dual: boolean, uid: number): string {
+  const where = dual ? `[ "$uid" = ${uid} ]` : `! [ ${NR}/proc/$HOLDER/ns/user -ef ${NR}/proc/self/ns/user ]`;
   return `holder_ready() { local k v rest caps=x uid=x f=${NR}/proc/$HOLDER/status; [ -r "$f" ] || return 1; while read -r k v rest; do if [ "$k" = CapEff: ]; then caps=$v; elif [ "$k" = Uid: ]; then uid=$v; fi; done < "$f"; [[ $caps =~ ^0+$ ]] && ${where}; }`;
 }
 
-function holderLines(dual: boolean): string[] {
+function holderLines(dual: boolean, uid: number, failure: OnFail): string[] {
   const start = dual
     ? [
         // uid 1000 lives in this namespace: no nested namespace is needed, so none may be made.
         `echo 0 > ${NR}/proc/sys/user/max_user_namespaces`,
-        `setpriv --reuid=${SANDBOX_UID} --regid=${SANDBOX_GID} --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs sleep infinity 3>&- &`,
+        `setpriv --reuid=${uid} --regid=${uid} --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs sleep infinity 3>&- &`,
       ]
     : [
-        `unshare --user --map-user=${SANDBOX_UID} --map-group=${SANDBOX_GID} --keep-caps /bin/sh -c ${q(`echo 0 > ${NR}/proc/sys/user/max_user_namespaces && exec ${DROP_ALL} sleep infinity`)} 3>&- &`,
+        `unshare --user --map-user=${uid} --map-group=${uid} --keep-caps /bin/sh -c ${q(`echo 0 > ${NR}/proc/sys/user/max_user_namespaces && exec ${DROP_ALL} sleep infinity`)} 3>&- &`,
       ];
   return [
     ...start,
     'HOLDER=$!',
-    holderReady(dual),
+    holderReady(dual, uid),
     // Polled every 2 ms without forking: `read -t` on a pipe no one writes to is the pause.
     'exec {pause}<> <(:)',
     'for i in {1..2500}; do holder_ready 2>/dev/null && break; read -t 0.002 -u $pause || :; done',
     'exec {pause}>&-',
-    'holder_ready || fail "workload namespace did not come up"',
+    onFail('holder_ready', failure),
     ...(dual ? [] : [`echo 1 > ${NR}/proc/sys/user/max_user_namespaces`]),
-    PROC_COVERS,
   ];
 }
 
-export function initScript(input: InitScriptInput): string {
+function stepLines(s: SetupStep): string[] {
+  switch (s.op) {
+    case 'root':
+      return [`mount --bind ${w(s.source)} ${NR}`];
+    case 'overlay':
+      return [onFail(`mount -t overlay ${q(`km-${s.name}`)} -o userxattr,lowerdir=${q(s.lower)},upperdir=${q(s.upper)},workdir=${q(s.work)} ${q(`${NR}${s.target}`)}`, s.onFail)];
+    case 'mask': {
+      const p = q(`${NR}${s.target}`);
+      return [`if [ -d ${p} ]; then mount -t tmpfs -o ro,size=4k,mode=000 km-mask ${p}; elif [ -e ${p} ]; then mount --bind /dev/null ${p}; fi`];
+    }
+    case 'fs':
+      return [`mount -t ${s.fstype}${opts([...s.attrs, ...s.data])} ${w(s.source)} ${t(s.target)}`];
+    case 'bind': {
+      const cmd = onFail(mountBind(s.recursive, s.attrs, s.source, s.target), s.onFail);
+      return [s.optional ? `if [ -e ${t(s.target)} ]; then ${cmd}; fi` : cmd];
+    }
+    case 'mkdir':
+      return [onFail(`mkdir -p ${t(s.target)}`, s.onFail)];
+    case 'chmod':
+      return [`chmod ${s.mode.toString(8)} ${t(s.target)}`];
+    case 'etc':
+      return [`if [ -f ${t(s.target)} ] && [ ! -L ${t(s.target)} ]; then ${mountBind(false, s.attrs, s.source, s.target)}; else warn ${q(s.warning)}; fi`];
+    case 'trust':
+      return [
+        `if [ ! -L ${t(s.target)} ] && cp ${w(s.ca)} ${t(s.target)} 2>/dev/null; then`,
+        `  b=${t(s.bundle)}; [ -L "$b" ] || grep -qF "$(sed -n 2p ${w(s.ca)})" "$b" 2>/dev/null || cat ${w(s.ca)} >> "$b" 2>/dev/null || true`,
+        'fi',
+      ];
+    case 'lo-up':
+      return ['ip link set lo up'];
+    case 'capture':
+      return [
+        `if command -v nft >/dev/null && ip addr add ${s.addr}/32 dev lo && ip route add default dev lo src ${s.addr} && nft -f ${w(s.rules)}; then CAPTURE=1; else ip route del default 2>/dev/null; nft flush ruleset 2>/dev/null; ${report(s.onFail)}; fi`,
+      ];
+    case 'bridge': {
+      const cmd = `${s.keepBind ? DROP_KEEP_BIND : DROP_ALL} ${s.argv.map(w).join(' ')} 3>&- 2>/dev/null &`;
+      return [s.onlyWithCapture ? `if [ $CAPTURE = 1 ]; then ${cmd} fi` : cmd];
+    }
+    case 'holder':
+      return holderLines(s.dual, s.uid, s.onFail);
+    case 'pivot':
+      return ['trap - ERR', onFail(`cd ${NR} && pivot_root . . && umount -l . && cd /`, s.onFail)];
+    case 'ready':
+      return [
+        'echo "ready $HOLDER $CAPTURE" >&3',
+        'exec 3>&-',
+        // Nothing after setup needs a capability: PID 2 becomes a cap-less waiter on the holder,
+        // and the sandbox ends when the holder ends.
+        `exec ${DROP_ALL} -- tail --pid=$HOLDER -f /dev/null`,
+      ];
+  }
+}
+
+type Mkdir = Extract<SetupStep, { op: 'mkdir' }>;
+const plainMkdir = (s: SetupStep): s is Mkdir => s.op === 'mkdir' && s.onFail === undefined;
+
+/** Consecutive plain mkdir steps become one `mkdir -p` (one exec instead of several). */
+function lines(steps: SetupStep[]): string[] {
+  const out: string[] = [];
+  let dirs: Mkdir[] = [];
+  const flush = (): void => {
+    if (dirs.length > 0) out.push(`mkdir -p ${dirs.map((d) => t(d.target)).join(' ')}`);
+    dirs = [];
+  };
+  for (const s of steps) {
+    if (plainMkdir(s)) {
+      dirs.push(s);
+      continue;
+    }
+    flush();
+    out.push(...stepLines(s));
+  }
+  flush();
+  return out;
+}
+
+export function renderBash(steps: SetupStep[]): string {
   return [
     '#!/bin/bash',
     'set -u',
     'warn() { echo "km-init: warning: $*" >&2; }',
     'fail() { echo "km-init: error: $*" >&2; echo "failed $*" >&3; exit 1; }',
     'for fd in /proc/self/fd/*; do n=${fd##*/}; case $n in 0|1|2|3) ;; *) eval "exec $n>&-" 2>/dev/null;; esac; done',
+    'cd /',
     'set -e',
     'trap \'fail "setup step failed at line $LINENO"\' ERR',
-    ...rootLines(input),
-    ...networkLines(input),
-    `cd ${NR}`,
-    ...holderLines(input.dual),
-    'trap - ERR',
-    'pivot_root . . && umount -l . && cd / || fail "pivot_root failed"',
-    'echo "ready $HOLDER $CAPTURE" >&3',
-    'exec 3>&-',
-    // Nothing after setup needs a capability: PID 2 becomes a cap-less waiter on the holder,
-    // and the sandbox ends when the holder ends.
-    `exec ${DROP_ALL} -- tail --pid=$HOLDER -f /dev/null`,
+    'CAPTURE=0',
+    ...lines(steps),
     '',
   ].join('\n');
+}
+
+export function initScript(input: InitScriptInput): string {
+  return renderBash(setupSteps(input));
 }

@@ -19,7 +19,8 @@
  * is overlayfs scratch and is never copied. Every file in the layer belongs to the tree's host
  * uid (kmd's uid, or `rootHostId` under a root kmd). A baked image is a flattened directory
  * (base merged with the layer) passed back as `baseImage`; `spec.json`, `runtime.json`,
- * `etc/`, `ca/`, `init.sh`, `nft.rules` and `sandbox.log` are per-sandbox and not part of it.
+ * `etc/`, `ca/`, `setup.plan` (or `init.sh`), `nft.rules` and `sandbox.log` are per-sandbox
+ * and not part of it.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
@@ -48,6 +49,8 @@ export interface StatePaths {
   etc: string;
   ca: string;
   initScript: string;
+  /** km-setup's plan (setup-plan.ts); init.sh where the helper is not built. */
+  setupPlan: string;
   log: string;
 }
 
@@ -62,6 +65,7 @@ export function statePaths(stateDir: string): StatePaths {
     etc: join(stateDir, 'etc'),
     ca: join(stateDir, 'ca'),
     initScript: join(stateDir, 'init.sh'),
+    setupPlan: join(stateDir, 'setup.plan'),
     log: join(stateDir, 'sandbox.log'),
   };
 }

@@ -4,14 +4,13 @@
  * suite; as root it finishes by running this same file again as a fresh non-root user.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLocalSubstrate, localSubstrateAvailability } from '../index.ts';
 import type { SandboxHandleInfo, Substrate } from '../index.ts';
 import { waitFor } from './proctree.ts';
-import { asUser, runIn, scratch, TEST_CA, tempUser, userScratch } from './test-helpers.ts';
+import { freshUserSkip, runAsFreshUser, runIn, scratch, TEST_CA } from './test-helpers.ts';
 
 const avail = localSubstrateAvailability();
 const skip = avail.ok ? false : `local substrate unavailable: ${avail.reason}`;
@@ -186,26 +185,12 @@ describe('local substrate', { skip, concurrency: false }, () => {
   });
 });
 
-describe('local substrate as a non-root user', { skip: skip || (process.getuid?.() !== 0 ? 'already unprivileged' : process.env.KM_SUBSTRATE_CHILD ? 'child run' : false) }, () => {
+describe('local substrate as a non-root user', { skip: skip || freshUserSkip() }, () => {
   test('the suite above passes for a fresh unprivileged user', () => {
-    const user = tempUser();
-    const dir = userScratch(user.uid);
-    try {
-      const r = spawnSync(asUser(user.name)[0] as string, [
-        ...asUser(user.name).slice(1), process.execPath, '--test', '--test-reporter=tap', new URL(import.meta.url).pathname,
-      ], {
-        encoding: 'utf8',
-        cwd: '/tmp',
-        timeout: 120_000,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: `/home/${user.name}`, TMPDIR: dir, KM_SUBSTRATE_CHILD: '1' },
-      });
-      assert.equal(r.status, 0, `child suite failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
-      assert.match(r.stdout, /^# fail 0$/m);
-      assert.ok(Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0) >= 12, 'the child ran the lifecycle tests');
-      assert.match(r.stdout, /# SKIP already unprivileged/, 'the child ran unprivileged');
-    } finally {
-      user.remove();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = runAsFreshUser(new URL(import.meta.url));
+    assert.equal(r.status, 0, `child suite failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
+    assert.match(r.stdout, /^# fail 0$/m);
+    assert.ok(Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0) >= 12, 'the child ran the lifecycle tests');
+    assert.match(r.stdout, /# SKIP already unprivileged/, 'the child ran unprivileged');
   });
 });

@@ -45,12 +45,15 @@ export function refOf(pid: number): ProcRef | null {
   return st === null ? null : { pid, startTime: st.startTime };
 }
 
-/** All descendants of `root` (not including it), parents before children. */
-export function descendants(root: number): number[] {
+/**
+ * All descendants of `root` (not including it), parents before children. `minPid`: only
+ * processes with a pid from there on are read (see descendantsSince).
+ */
+export function descendants(root: number, minPid = 1): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
+    if (!Number.isInteger(pid) || pid < minPid) continue;
     const st = readStat(pid);
     if (st === null) continue;
     const list = children.get(st.ppid);
@@ -65,6 +68,16 @@ export function descendants(root: number): number[] {
     queue.push(...(children.get(pid) ?? []));
   }
   return out;
+}
+
+/**
+ * The first descendant of `root` (parents before children) that `match`es, in a tree started
+ * moments ago by `since` (a launcher): pids are handed out in increasing order, so the /proc
+ * entries from `since` on are read first (a fleet host has thousands of others); after a pid
+ * wrap-around, every entry.
+ */
+export function findDescendant(root: number, since: number, match: (pid: number) => boolean): number | undefined {
+  return descendants(root, since).find(match) ?? descendants(root).find(match);
 }
 
 /** The innermost pid of a host process (last field of NSpid). */

@@ -3,7 +3,7 @@
  * factory, a collect-everything exec, and a disposable unprivileged user for running a test
  * file again as non-root.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -135,4 +135,33 @@ export function userScratch(uid: number): string {
   const dir = mkdtempSync('/var/tmp/km-child-');
   chownSync(dir, uid, uid);
   return dir;
+}
+
+/** Set in the environment of a test file run again by `runAsFreshUser`. */
+export const CHILD_RUN = 'KM_SUBSTRATE_CHILD';
+
+/** Why a file's "again as a fresh user" test does not apply here, or false. */
+export const freshUserSkip = (): string | false =>
+  process.getuid?.() !== 0 ? 'already unprivileged' : process.env[CHILD_RUN] ? 'child run' : false;
+
+/**
+ * Runs a test file (TAP reporter) as a fresh unprivileged user with its own TMPDIR, then
+ * removes the user and everything it left; the caller asserts on the result.
+ */
+export function runAsFreshUser(file: URL): SpawnSyncReturns<string> {
+  const user = tempUser();
+  const dir = userScratch(user.uid);
+  try {
+    return spawnSync(asUser(user.name)[0] as string, [
+      ...asUser(user.name).slice(1), process.execPath, '--test', '--test-reporter=tap', file.pathname,
+    ], {
+      encoding: 'utf8',
+      cwd: '/tmp',
+      timeout: 120_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: `/home/${user.name}`, TMPDIR: dir, [CHILD_RUN]: '1' },
+    });
+  } finally {
+    user.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

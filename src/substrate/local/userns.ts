@@ -5,7 +5,8 @@
  * throwaway process running as `hostUid` (the namespace's owner, which lets bwrap, also
  * running as `hostUid`, join it) creates the namespace, kmd writes both maps as host root,
  * and bwrap gets the namespace as `--userns <fd>`. The throwaway process is killed once the
- * sandbox holds the namespace.
+ * sandbox holds the namespace. This is the path without km-setup; the helper does the same
+ * steps itself (its `userns` step, tree-argv.ts).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readlinkSync, writeFileSync } from 'node:fs';

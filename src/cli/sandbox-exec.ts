@@ -5,6 +5,10 @@
  * (redacted argv) and activity for the idle clock are written to the store. Exit code: the
  * command's; 125 when km fails before the command starts.
  *
+ * The native CLI (native/km-client.c) runs `km exec` without Node: kmd makes the plan with
+ * the checks exported here (`execSandbox`, `commandArgv`, `execEnv`, `commandDetail`), so
+ * both paths refuse, launch and record alike (src/daemon/exec-host.ts).
+ *
  * Imports name module files rather than folder index files: the bundled CLI is split by
  * file, and this keeps `km exec`'s load to the config, store and substrate code it runs.
  */
@@ -12,6 +16,7 @@ import { createRedactor } from '../audit/redact.ts';
 import { sqliteStorePath } from '../config/expand.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { loadOperatorConfigCached } from '../config/memo.ts';
+import type { Clock } from '../core/clock.ts';
 import { KmError, isKmError } from '../core/errors.ts';
 import type { Profile } from '../profile/index.ts';
 import { createEventRecorder } from '../sandbox/events.ts';
@@ -25,7 +30,8 @@ import type { ExecHandle, Substrate } from '../substrate/index.ts';
 import { renderError } from './output.ts';
 import type { CommandContext, CommandModule } from './spec.ts';
 
-const ACTIVITY_EVERY_MS = 2000;
+/** The idle clock needs at most one store write per this interval while output flows. */
+export const ACTIVITY_EVERY_MS = 2000;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 interface Prepared {
@@ -37,39 +43,45 @@ interface Prepared {
   activity: (force?: boolean) => void;
 }
 
-function activityOf(store: Store, sandboxId: string, ctx: CommandContext): (force?: boolean) => void {
+export function activityOf(store: Store, sandboxId: string, clock: Clock): (force?: boolean) => void {
   let last = 0;
   return (force = false) => {
-    const now = ctx.clock.now();
+    const now = clock.now();
     if (!force && now - last < ACTIVITY_EVERY_MS) return;
     last = now;
     void store.recordActivity(sandboxId, now).catch(() => undefined);
   };
 }
 
+/** The sandbox `ref` names, when exec may run in it (else the error km exec prints). */
+export async function execSandbox(store: Store, ref: string): Promise<SandboxRecord> {
+  const sandbox = await resolveSandboxRef(store, ref);
+  const name = labelOf(sandbox);
+  if (sandbox.status !== 'running') {
+    const why = sandbox.status === 'paused' || sandbox.status === 'stopped' ? `run km resume ${name}` : `see km status ${name}`;
+    throw new KmError('invalid_state', `${name} is ${sandbox.status}; ${why}`);
+  }
+  if (sandbox.substrate !== 'local') throw new KmError('substrate_unavailable', `exec on the ${sandbox.substrate} substrate is not available in this version`);
+  return sandbox;
+}
+
 async function prepare(ctx: CommandContext): Promise<Prepared> {
   const c = await loadOperatorConfigCached({ env: ctx.env, cwd: ctx.cwd });
   const store = await openSqliteStore(sqliteStorePath(c.config, { stateDir: c.stateDir, cwd: ctx.cwd, env: ctx.env }), { clock: ctx.clock });
   try {
-    const sandbox = await resolveSandboxRef(store, ctx.args[0] as string);
-    const name = labelOf(sandbox);
-    if (sandbox.status !== 'running') {
-      const why = sandbox.status === 'paused' || sandbox.status === 'stopped' ? `run km resume ${name}` : `see km status ${name}`;
-      throw new KmError('invalid_state', `${name} is ${sandbox.status}; ${why}`);
-    }
-    if (sandbox.substrate !== 'local') throw new KmError('substrate_unavailable', `exec on the ${sandbox.substrate} substrate is not available in this version`);
+    const sandbox = await execSandbox(store, ctx.args[0] as string);
     const substrate = createLocalSubstrate({ kmHome: c.stateDir });
     await substrate.adopt(sandbox.id, sandboxPaths(c.stateDir, sandbox.id).stateDir);
-    return { store, sandbox, substrate, c, activity: activityOf(store, sandbox.id, ctx) };
+    return { store, sandbox, substrate, c, activity: activityOf(store, sandbox.id, ctx.clock) };
   } catch (e) {
     await store.close();
     throw e;
   }
 }
 
-function envOf(ctx: CommandContext): Record<string, string> {
-  const list = ctx.opts.env;
-  const items = Array.isArray(list) ? list : typeof list === 'string' ? [list] : [];
+/** `--env K=V` values (one string or several) as variables; a malformed one is a usage error. */
+export function execEnv(list: unknown): Record<string, string> {
+  const items = Array.isArray(list) ? (list as string[]) : typeof list === 'string' ? [list] : [];
   const env: Record<string, string> = {};
   for (const kv of items) {
     const i = kv.indexOf('=');
@@ -82,6 +94,14 @@ function envOf(ctx: CommandContext): Record<string, string> {
 
 /** Quotes argv for `sh -c` (used to run a command under `script` for a PTY). */
 const shQuote = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** What runs inside: argv itself, or with `-t` argv under script(1) on a pty of the sandbox. */
+export const commandArgv = (argv: string[], tty: boolean): string[] => (tty ? ['script', '-qefc', argv.map(shQuote).join(' '), '/dev/null'] : argv);
+
+/** The `command` event's detail (redacted by the recorder); `exitCode` null when km never learnt it. */
+export const commandDetail = (argv: string[], root: boolean, exitCode: number | null, durationMs: number): Record<string, unknown> => ({
+  argv, root, exit_code: exitCode, duration_ms: durationMs,
+});
 
 interface RunSpec {
   argv: string[];
@@ -96,7 +116,7 @@ async function runIn(ctx: CommandContext, p: Prepared, r: RunSpec): Promise<numb
   const redactor = createRedactor({ literals: p.c.config.audit.redact_literals });
   const events = createEventRecorder({ store: p.store, redactor, clock: ctx.clock });
   p.activity(true);
-  const argv = r.tty ? ['script', '-qefc', r.argv.map(shQuote).join(' '), '/dev/null'] : r.argv;
+  const argv = commandArgv(r.argv, r.tty);
   const stdin = ctx.io.stdin as NodeJS.ReadStream;
   const raw = r.tty && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   const started = ctx.clock.now();
@@ -132,7 +152,7 @@ async function runIn(ctx: CommandContext, p: Prepared, r: RunSpec): Promise<numb
   try {
     const code = await h.exit;
     p.activity(true);
-    await events.record(p.sandbox.id, 'command', r.source, { argv: r.argv, root: r.root, exit_code: code, duration_ms: ctx.clock.now() - started }, started);
+    await events.record(p.sandbox.id, 'command', r.source, commandDetail(r.argv, r.root, code, ctx.clock.now() - started), started);
     return code;
   } finally {
     process.off('SIGINT', onInt);
@@ -155,7 +175,7 @@ export const execCommand: CommandModule = {
   run: (ctx) =>
     guarded(ctx, async () => {
       if (ctx.rest.length === 0) throw new KmError('usage', 'exec needs a command after --', { hint: 'e.g. km exec demo -- ls -la' });
-      const env = envOf(ctx);
+      const env = execEnv(ctx.opts.env);
       const p = await prepare(ctx);
       try {
         const cwd = typeof ctx.opts.workdir === 'string' ? ctx.opts.workdir : undefined;

@@ -9,6 +9,8 @@ export {
   type RouteHandler,
   type RouteRequest,
   type Router,
+  type UpgradeHandler,
+  type UpgradeSession,
 } from './router.ts';
 export {
   jsonLineLog,

@@ -5,6 +5,7 @@
  * value (status 200) or a `reply(status, body)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { KmError } from '../core/errors.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -59,8 +60,23 @@ export interface RouteMatch {
   pattern: string;
 }
 
+/**
+ * A session on a connection taken over after `101 Switching Protocols` (`GET <path>` with an
+ * `Upgrade` header): `head` holds the bytes the client sent after its request headers.
+ */
+export interface UpgradeSession {
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+}
+
+export type UpgradeHandler = (session: UpgradeSession) => void | Promise<void>;
+
 export interface Router {
   add<P extends string>(method: Method, pattern: P, handler: RouteHandler<PathParams<P>>): void;
+  /** Registers the handler of upgraded connections to `path` (an exact path, no parameters). */
+  upgrade(path: string, handler: UpgradeHandler): void;
+  upgradeFor(path: string): UpgradeHandler | undefined;
   /** Finds the route for a request; throws KmError not_found / usage (405) when none fits. */
   match(method: string, path: string): RouteMatch;
   /** Registered routes as `METHOD pattern`, for diagnostics and tests. */
@@ -109,7 +125,14 @@ const specificity = (segments: readonly string[]): string => segments.map((s) =>
 
 export function createRouter(): Router {
   const routes: Route[] = [];
+  const upgrades = new Map<string, UpgradeHandler>();
   return {
+    upgrade(path, handler) {
+      validatePattern(path);
+      if (upgrades.has(path)) throw new Error(`upgrade route ${path} is already registered`);
+      upgrades.set(path, handler);
+    },
+    upgradeFor: (path) => upgrades.get(path),
     add(method, pattern, handler) {
       if (!METHODS.has(method)) throw new Error(`unsupported method ${method}`);
       const segments = validatePattern(pattern);

@@ -5,6 +5,7 @@
  */
 import { chmodSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Clock } from '../core/clock.ts';
 import { KmError } from '../core/errors.ts';
 import { stateFiles } from '../config/paths.ts';
@@ -13,6 +14,7 @@ import { lockName, tryAcquire, type LockHandle } from './lock.ts';
 import { removeFile, removePidFileIfOurs, socketPathProblem } from './files.ts';
 import { registerCoreRoutes } from './core-routes.ts';
 import { createRouter, type Router } from './router.ts';
+import { dispatchUpgrade } from './upgrade.ts';
 import { closeServices, silentLog, startServices, type DaemonLog, type DaemonService, type StartedService } from './service.ts';
 
 export interface DaemonDeps {
@@ -86,12 +88,13 @@ export async function createDaemon(deps: DaemonDeps, options: DaemonOptions): Pr
   const router = createRouter();
   let started: StartedService[] = [];
   let server: Server | undefined;
+  const sessions = new Set<Duplex>();
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closing: Promise<void> | undefined;
 
   const close = (): Promise<void> => {
-    closing ??= shutdownAll({ server, started, lock, files, pid, log, shutdown, graceMs: options.closeGraceMs ?? 2000 }).then(resolveClosed);
+    closing ??= shutdownAll({ server, sessions, started, lock, files, pid, log, shutdown, graceMs: options.closeGraceMs ?? 2000 }).then(resolveClosed);
     return closing;
   };
 
@@ -99,6 +102,7 @@ export async function createDaemon(deps: DaemonDeps, options: DaemonOptions): Pr
   try {
     started = await startServices(deps.services ?? [], { router, stateDir: options.stateDir, clock: deps.clock, log, signal: shutdown.signal });
     server = createServer({ keepAlive: true }, (req, res) => void dispatch({ router, clock: deps.clock, log, shutdown: shutdown.signal }, req, res));
+    server.on('upgrade', (req, socket, head) => dispatchUpgrade({ router, log, sessions }, req, socket, head));
     await listenUnix(server, files.socket);
     chmodSync(files.socket, 0o600);
     writePidFile(files.pidFile, pid);
@@ -112,6 +116,7 @@ export async function createDaemon(deps: DaemonDeps, options: DaemonOptions): Pr
 
 interface ShutdownState {
   server: Server | undefined;
+  sessions: Set<Duplex>;
   started: StartedService[];
   lock: LockHandle;
   files: ReturnType<typeof stateFiles>;
@@ -124,7 +129,7 @@ interface ShutdownState {
 async function shutdownAll(s: ShutdownState): Promise<void> {
   s.log('info', 'kmd stopping', { pid: s.pid });
   s.shutdown.abort(new KmError('daemon_unavailable', 'kmd is shutting down'));
-  if (s.server?.listening) await closeServer(s.server, s.graceMs);
+  if (s.server?.listening) await closeServer(s.server, s.sessions, s.graceMs);
   await closeServices(s.started, s.log);
   removeFile(s.files.socket);
   removePidFileIfOurs(s.files.pidFile, s.pid);
@@ -132,9 +137,12 @@ async function shutdownAll(s: ShutdownState): Promise<void> {
   s.log('info', 'kmd stopped', { pid: s.pid });
 }
 
-function closeServer(server: Server, graceMs: number): Promise<void> {
+function closeServer(server: Server, sessions: Set<Duplex>, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      for (const socket of sessions) socket.destroy();
+    }, graceMs);
     timer.unref();
     server.close(() => {
       clearTimeout(timer);

@@ -8,8 +8,9 @@ import { kmInternalDaemonService } from '../internal-api/index.ts';
 import { notifyDaemonService } from '../notify/index.ts';
 import { sandboxDaemonService } from '../sandbox/daemon-service.ts';
 import { schedulerDaemonService } from '../scheduler/daemon-service.ts';
+import { fastPathDaemonService } from './fast-path.ts';
 import type { DaemonService } from './service.ts';
 
 export function kmdServices(): DaemonService[] {
-  return [sandboxDaemonService(), schedulerDaemonService(), kmInternalDaemonService(), agentRunsDaemonService(), notifyDaemonService()];
+  return [sandboxDaemonService(), schedulerDaemonService(), kmInternalDaemonService(), agentRunsDaemonService(), notifyDaemonService(), fastPathDaemonService()];
 }

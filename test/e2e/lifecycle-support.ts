@@ -22,7 +22,7 @@ export interface Env {
   dir: string;
   upstreamPort: number;
   env: NodeJS.ProcessEnv;
-  km(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<Out>;
+  km(args: string[], extraEnv?: NodeJS.ProcessEnv, stdin?: string): Promise<Out>;
   json<T>(args: string[]): Promise<T>;
 }
 
@@ -96,7 +96,7 @@ export async function lifecycleEnv(t: TestContext): Promise<Env> {
     KM_GATEWAY_HOST_OVERRIDES: `allowed.test=127.0.0.1:${port},denied.test=127.0.0.1:${port}`,
     KM_GATEWAY_UPSTREAM_DNS: '127.0.0.1:9',
   };
-  const km = (args: string[], extra: NodeJS.ProcessEnv = {}) => runKm(args, { ...env, ...extra }, dir);
+  const km = (args: string[], extra: NodeJS.ProcessEnv = {}, stdin?: string) => runKm(args, { ...env, ...extra }, dir, stdin);
   t.after(async () => {
     await destroyAllAndStop((args) => km(args));
     await new Promise<void>((r) => upstream.close(() => r()));

@@ -70,6 +70,11 @@ async function runGatewayWorker(input: WorkerInput): Promise<void> {
   await new Promise<void>((r) => srt.listen(0, '127.0.0.1', r));
   const srtPort = (srt.address() as AddressInfo).port;
   parentPort!.postMessage({ port: (gw.address as { port: number }).port, relayPort: (relay.address() as AddressInfo).port, srtPort, caPem: ca.certPem });
+  // Which relay moved the tunnels: asked for once the rows have run.
+  parentPort!.on('message', () => {
+    const s = gw.stats();
+    parentPort!.postMessage({ tunnels: s.tunnels, relayed: s.relayed });
+  });
 }
 
 const REQUEST = 'GET /ping HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n';
@@ -194,11 +199,15 @@ async function main(): Promise<void> {
     rounds[3]!.push(await throughput(mb, () => openTunnel(srtPort, '127.0.0.1', sinkPort)));
   }
   const [tDirect, tRelay, tTunnel, tSrt] = rounds.map(p50) as [number, number, number, number];
+  worker.postMessage('stats');
+  const { tunnels, relayed } = await new Promise<{ tunnels: number; relayed: number }>((r) => worker.once('message', r));
+  const relayKind = relayed === tunnels ? 'native (splice)' : relayed === 0 ? 'node (pipe)' : 'mixed';
 
   const rows = [
     ['new TLS connection + request, p50', `${lDirect.toFixed(3)} ms`, `${lTunnel.toFixed(3)} ms`, `+${(lTunnel - lDirect).toFixed(3)} ms`, '≤ +0.5 ms'],
     ['intercepted (cached leaf), p50', `${lDirect.toFixed(3)} ms`, `${lIntercept.toFixed(3)} ms`, `+${(lIntercept - lDirect).toFixed(3)} ms`, '≤ +3 ms'],
     ['tunnel throughput (median of 3)', `${tDirect.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${((tTunnel / tDirect) * 100).toFixed(1)} %`, '≥ 80 %'],
+    ['  tunnel relay used', '', relayKind, `${relayed} of ${tunnels} tunnels`, ''],
     ['  reference: bare Node pipe relay', `${tDirect.toFixed(0)} MB/s`, `${tRelay.toFixed(0)} MB/s`, `${((tRelay / tDirect) * 100).toFixed(1)} %`, ''],
     ['  gateway tunnel vs bare relay', `${tRelay.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${((tTunnel / tRelay) * 100).toFixed(1)} %`, ''],
     ['srt proxy: new TLS connection, p50', `${lDirect.toFixed(3)} ms`, `${lSrt.toFixed(3)} ms`, `+${(lSrt - lDirect).toFixed(3)} ms`, `km/srt added: ${((lTunnel - lDirect) / (lSrt - lDirect)).toFixed(2)}x`],

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { toIso } from '../../core/clock.ts';
 import { denyResponse, hostNotAllowedHint, type DenyError } from '../deny.ts';
 import type { Target, Upstream } from './upstream.ts';
+import type { NativeRelay } from './native-relay.ts';
 import type { HttpGatewayDeps, HttpGatewayStats, InterceptReason } from './types.ts';
 
 export interface ResolvedOptions {
@@ -17,6 +18,7 @@ export interface ResolvedOptions {
   upstreamTimeoutMs: number;
   checkIntervalMs: number;
   maxHeaderBytes: number;
+  relay: 'native' | 'node';
 }
 
 export interface Ctx {
@@ -30,6 +32,8 @@ export interface Ctx {
   conns: WeakMap<object, ConnInfo>;
   /** The HTTP server that parses requests inside intercepted TLS connections. */
   inner: Server;
+  /** The splice relay for tunnels; null: Node's pipe relay only (forced, or no addon). */
+  relay: NativeRelay | null;
 }
 
 /** What is known about one client connection (attached to its socket). */

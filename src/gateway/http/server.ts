@@ -15,6 +15,7 @@ import { answerUpgrade, forwardUpgrade } from './upgrade.ts';
 import { handleConnect } from './connect.ts';
 import { acceptCaptured } from './transparent.ts';
 import { createUpstream } from './upstream.ts';
+import { nativeRelayFor } from './native-relay.ts';
 import type { HttpGateway, HttpGatewayDeps, HttpGatewayOptions } from './types.ts';
 
 function resolveOptions(o: HttpGatewayOptions): ResolvedOptions {
@@ -26,6 +27,8 @@ function resolveOptions(o: HttpGatewayOptions): ResolvedOptions {
     upstreamTimeoutMs: o.upstreamTimeoutMs ?? 120_000,
     checkIntervalMs: o.checkIntervalMs ?? 1_000,
     maxHeaderBytes: o.maxHeaderBytes ?? 65_536,
+    // The environment knob is the operator's way out should the native relay misbehave on a host.
+    relay: o.relay ?? (process.env.KM_GATEWAY_RELAY === 'node' ? 'node' : 'native'),
   };
 }
 
@@ -148,11 +151,16 @@ export async function createHttpGateway(deps: HttpGatewayDeps, options: HttpGate
     deps,
     opts,
     upstream: createUpstream(deps.policy, deps.upstream, opts.upstreamTimeoutMs),
-    stats: { connections: 0, requests: 0, tunnels: 0, intercepted: 0, denied: 0, errors: 0 },
+    stats: { connections: 0, requests: 0, tunnels: 0, relayed: 0, intercepted: 0, denied: 0, errors: 0 },
     sockets: new Set(),
     conns: new WeakMap(),
     inner: undefined as unknown as Server,
+    relay: null,
   };
+  if (opts.relay === 'native') {
+    const r = nativeRelayFor();
+    if ('relay' in r) ctx.relay = r.relay;
+  }
   ctx.inner = makeServer(ctx, true);
   enableTracking(ctx.inner);
   const plain = makeServer(ctx, false);
@@ -168,6 +176,7 @@ export async function createHttpGateway(deps: HttpGatewayDeps, options: HttpGate
     ctx.inner.close();
     plain.close();
     ctx.upstream.close();
+    await ctx.relay?.close();
     throw err;
   }
   listener.on('error', () => ctx.stats.errors++);
@@ -175,14 +184,16 @@ export async function createHttpGateway(deps: HttpGatewayDeps, options: HttpGate
   const address = typeof a === 'string' ? { path: a } : { host: a!.address, port: a!.port };
   return {
     address,
-    stats: () => ({ ...ctx.stats, connections: ctx.sockets.size }),
+    // A natively relayed tunnel holds two connections that Node no longer sees.
+    stats: () => ({ ...ctx.stats, connections: ctx.sockets.size + 2 * (ctx.relay?.size ?? 0) }),
     close: async () => {
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       for (const s of ctx.sockets) s.destroy();
       ctx.inner.close();
       if (listener !== plain) plain.close();
       ctx.upstream.close();
-      await closed;
+      // Resolves once every relayed tunnel has ended and been recorded.
+      await Promise.all([closed, ctx.relay?.close()]);
     },
   };
 }

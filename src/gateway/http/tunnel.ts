@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello } from '../tls/client-hello.ts';
 import { emit, type Ctx } from './context.ts';
-import { splice } from './upgrade.ts';
+import { EMPTY, splice } from './relay.ts';
 
 export type Peek =
   | { kind: 'tls'; sni: string | null; buffered: Buffer }
@@ -87,13 +87,13 @@ export function refuseSniMismatch(ctx: Ctx, client: Socket, upstream: Socket | n
   record(ctx, info, 'tunnel.sni_mismatch', { sni, status: 0, decision: 'deny' }, 0, 0);
 }
 
-/** Byte tunnel; `buffered` (the peeked bytes) goes upstream first. */
+/**
+ * Byte tunnel; `buffered` (the peeked bytes) goes upstream first, and what the upstream sent
+ * while the client was peeked at (held in its stream) reaches the client first.
+ */
 export function startTunnel(ctx: Ctx, client: Socket, upstream: Socket, buffered: Buffer, info: TunnelInfo): void {
   ctx.stats.tunnels++;
-  splice(ctx, client, upstream, (up, down) => record(ctx, info, 'http.connect', { status: 200, decision: 'allow' }, up, down));
-  if (buffered.length) upstream.write(buffered); // same tick as the pipe setup: goes first
-  client.resume();
-  upstream.resume();
+  splice(ctx, client, upstream, EMPTY, buffered, (up, down) => record(ctx, info, 'http.connect', { status: 200, decision: 'allow' }, up, down));
 }
 
 export const sameName = (a: string, b: string): boolean => a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');

@@ -162,6 +162,12 @@ export interface HttpGatewayOptions {
   checkIntervalMs?: number;
   /** Request header limit (431 beyond); default 64 KiB. */
   maxHeaderBytes?: number;
+  /**
+   * How tunnels move bytes: `native` (default) with the splice(2) relay of native/km-relay.c
+   * where it can be built, else Node's pipe relay; `node`: always Node's pipe relay (also
+   * forced by KM_GATEWAY_RELAY=node in the environment).
+   */
+  relay?: 'native' | 'node';
 }
 
 export interface HttpGatewayStats {
@@ -169,6 +175,8 @@ export interface HttpGatewayStats {
   connections: number;
   requests: number;
   tunnels: number;
+  /** Tunnels (and pass-through upgrades) moved by the native splice relay. */
+  relayed: number;
   intercepted: number;
   denied: number;
   errors: number;

@@ -8,6 +8,7 @@ import { decisionOf, denyAnswer, emit, rawAnswer, track, type Answer, type Ctx }
 import { classifyUpstreamError } from './upstream.ts';
 import { endToEndHeaders, exchangeDetail, outgoingHeaders, upstreamRequest } from './forward.ts';
 import type { Admission } from './admit.ts';
+import { splice } from './relay.ts';
 
 function rawHead(status: number, message: string | undefined, raw: string[]): Buffer {
   const lines = [`HTTP/1.1 ${status} ${message || STATUS_CODES[status] || 'Unknown'}`];
@@ -59,12 +60,11 @@ export function forwardUpgrade(ctx: Ctx, req: IncomingMessage, socket: Duplex, h
     clearTimeout(timer);
     status = upRes.statusCode ?? 101;
     track(ctx, upSocket);
-    socket.write(rawHead(status, upRes.statusMessage, upRes.rawHeaders));
-    if (upHead.length) socket.write(upHead);
-    if (head.length) upSocket.write(head);
-    splice(ctx, socket, upSocket, (u, d) => {
-      bytesUp += u;
-      bytesDown += d + upHead.length;
+    // The 101 head goes to the client first (it is not counted: bytes are the protocol's).
+    const answer = rawHead(status, upRes.statusMessage, upRes.rawHeaders);
+    splice(ctx, socket, upSocket, upHead.length ? Buffer.concat([answer, upHead]) : answer, head, (u, d) => {
+      bytesUp = u;
+      bytesDown = Math.max(0, d - answer.length);
       finish();
     });
   });
@@ -80,31 +80,4 @@ export function forwardUpgrade(ctx: Ctx, req: IncomingMessage, socket: Duplex, h
     socket.once('close', finish);
   });
   up.end();
-}
-
-/** Pipes two sockets into each other; either side closing or idling out closes both. */
-export function splice(ctx: Ctx, a: Duplex, b: Duplex, done: (aToB: number, bToA: number) => void): void {
-  // Byte counts come from the upstream side's counters (no per-chunk listeners on the hot path).
-  const counted = b as Duplex & { bytesWritten?: number; bytesRead?: number };
-  const w0 = counted.bytesWritten ?? 0;
-  const r0 = counted.bytesRead ?? 0;
-  let closed = false;
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    const ab = (counted.bytesWritten ?? 0) - w0;
-    const ba = (counted.bytesRead ?? 0) - r0;
-    a.destroy();
-    b.destroy();
-    done(ab, ba);
-  };
-  for (const s of [a, b]) {
-    s.on('error', close);
-    s.once('close', close);
-    const t = s as Duplex & { setTimeout?: (ms: number, cb: () => void) => void };
-    t.setTimeout?.(ctx.opts.idleTimeoutMs, close);
-  }
-  // half-close is forwarded by pipe (end), full close by the handlers above
-  a.pipe(b);
-  b.pipe(a);
 }

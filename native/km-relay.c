@@ -591,11 +591,21 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* The relay in argv[0] of a call with up to `max` arguments (throws when there is none). */
+static relay_t *relay_call(napi_env env, napi_callback_info info, napi_value *argv, size_t max, size_t *argc) {
+  *argc = max;
+  napi_get_cb_info(env, info, argc, argv, NULL, NULL);
+  if (*argc < 1) {
+    napi_throw_type_error(env, NULL, "expected a relay");
+    return NULL;
+  }
+  return relay_arg(env, argv[0]);
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  size_t argc;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc >= 1 ? relay_arg(env, argv[0]) : NULL;
+  relay_t *r = relay_call(env, info, argv, 2, &argc);
   if (!r) return NULL;
   uint32_t id = 0;
   if (argc >= 2) napi_get_value_uint32(env, argv[1], &id);
@@ -604,12 +614,10 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_stop(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  size_t argc;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  relay_t *r = argc >= 1 ? relay_arg(env, argv[0]) : NULL;
-  if (!r) return NULL;
-  if (r->stopping) return NULL;
+  relay_t *r = relay_call(env, info, argv, 1, &argc);
+  if (!r || r->stopping) return NULL;
   r->stopping = 1;
   napi_ref_threadsafe_function(env, r->tsfn); /* alive until the last message is delivered */
   push(r, CMD_STOP, 0, NULL);

@@ -67,6 +67,19 @@ const positive = (label: string, v: number | undefined): void => {
   if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new KmError('usage', `${label} must be a positive amount in USD, got ${v}`);
 };
 
+/** Built once: the gateway runs it on every metered response (twice per stream). */
+const UPSERT_USAGE = `INSERT INTO ledger (sandbox_id, exchange_id, provider, model, input_tokens, output_tokens, cache_write_tokens,
+     cache_read_tokens, cached_input_tokens, reasoning_tokens, cost_usd, priced, partial, usage_missing, run_id,
+     first_at_ms, at_ms)
+   VALUES (${placeholders(17)})
+   ON CONFLICT (sandbox_id, exchange_id) DO UPDATE SET
+     provider = excluded.provider, model = excluded.model, input_tokens = excluded.input_tokens,
+     output_tokens = excluded.output_tokens, cache_write_tokens = excluded.cache_write_tokens,
+     cache_read_tokens = excluded.cache_read_tokens, cached_input_tokens = excluded.cached_input_tokens,
+     reasoning_tokens = excluded.reasoning_tokens, cost_usd = excluded.cost_usd, priced = excluded.priced,
+     partial = excluded.partial, usage_missing = excluded.usage_missing,
+     run_id = COALESCE(excluded.run_id, ledger.run_id), at_ms = excluded.at_ms`;
+
 export function createLedgerStore(db: Db): LedgerStore {
   const budgetSync = (id: string): BudgetRecord | undefined => {
     const r = db.get('SELECT * FROM budgets WHERE sandbox_id = ?', id);
@@ -85,17 +98,7 @@ export function createLedgerStore(db: Db): LedgerStore {
     upsertUsage: async (sandboxId, exchangeId, u) => {
       checkUsage(u);
       db.run(
-        `INSERT INTO ledger (sandbox_id, exchange_id, provider, model, input_tokens, output_tokens, cache_write_tokens,
-           cache_read_tokens, cached_input_tokens, reasoning_tokens, cost_usd, priced, partial, usage_missing, run_id,
-           first_at_ms, at_ms)
-         VALUES (${placeholders(17)})
-         ON CONFLICT (sandbox_id, exchange_id) DO UPDATE SET
-           provider = excluded.provider, model = excluded.model, input_tokens = excluded.input_tokens,
-           output_tokens = excluded.output_tokens, cache_write_tokens = excluded.cache_write_tokens,
-           cache_read_tokens = excluded.cache_read_tokens, cached_input_tokens = excluded.cached_input_tokens,
-           reasoning_tokens = excluded.reasoning_tokens, cost_usd = excluded.cost_usd, priced = excluded.priced,
-           partial = excluded.partial, usage_missing = excluded.usage_missing,
-           run_id = COALESCE(excluded.run_id, ledger.run_id), at_ms = excluded.at_ms`,
+        UPSERT_USAGE,
         sandboxId,
         exchangeId,
         u.provider,

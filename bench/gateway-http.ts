@@ -8,6 +8,7 @@
  *   CONNECT tunnel (targets: added ≤ 0.5 ms)
  * - tunnel throughput: bulk bytes to a TCP sink, direct vs tunnel, 5 interleaved rounds, median of
  *   the per-round ratios (target ≥ 80 %)
+ *   Reference row: a bare Node CONNECT proxy (no parser, policy or SNI check) in the same worker.
  * - interception with a cached leaf: same as the first row but the host is intercepted
  *   (gateway terminates TLS and forwards over a pooled upstream connection; target ≤ 3 ms)
  * - the same CONNECT rows through `@anthropic-ai/sandbox-runtime`'s HTTP proxy
@@ -70,7 +71,28 @@ async function runGatewayWorker(input: WorkerInput): Promise<void> {
   const srt = createHttpProxyServer({ filter: () => true });
   await new Promise<void>((r) => srt.listen(0, '127.0.0.1', r));
   const srtPort = (srt.address() as AddressInfo).port;
-  parentPort!.postMessage({ port: (gw.address as { port: number }).port, relayPort: (relay.address() as AddressInfo).port, srtPort, caPem: ca.certPem });
+  // Reference floor for the CONNECT row: the barest Node CONNECT proxy (no HTTP parser, no
+  // policy, no SNI check: read to the blank line, dial the fixed origin, answer 200, pipe).
+  const bare = createNetServer({ noDelay: true }, (c) => {
+    let head = '';
+    const onData = (d: Buffer): void => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      c.off('data', onData);
+      c.pause();
+      const u = netConnect({ port: input.httpsPort, host: '127.0.0.1', noDelay: true }, () => {
+        c.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        c.pipe(u);
+        u.pipe(c);
+        c.resume();
+      });
+      u.on('error', () => c.destroy());
+      c.on('error', () => u.destroy());
+    };
+    c.on('data', onData);
+  });
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  parentPort!.postMessage({ port: (gw.address as { port: number }).port, relayPort: (relay.address() as AddressInfo).port, srtPort, barePort: (bare.address() as AddressInfo).port, caPem: ca.certPem });
   // Which relay moved the tunnels: asked for once the rows have run.
   parentPort!.on('message', () => {
     const s = gw.stats();
@@ -178,7 +200,7 @@ async function main(): Promise<void> {
   const httpsPort = (origin.address() as AddressInfo).port;
   const sinkPort = (sink.address() as AddressInfo).port;
   const worker = new Worker(new URL(import.meta.url), { workerData: { httpsPort, sinkPort, upstreamCaPem: upstreamCa.certPem } satisfies WorkerInput });
-  const { port: proxyPort, relayPort, srtPort, caPem } = await new Promise<{ port: number; relayPort: number; srtPort: number; caPem: string }>((r) => worker.once('message', r));
+  const { port: proxyPort, relayPort, srtPort, barePort, caPem } = await new Promise<{ port: number; relayPort: number; srtPort: number; barePort: number; caPem: string }>((r) => worker.once('message', r));
 
   const direct = (port: number) => async (): Promise<Socket> => {
     const s = netConnect({ port, host: '127.0.0.1', noDelay: true });
@@ -186,12 +208,13 @@ async function main(): Promise<void> {
     return s;
   };
   const upCa = upstreamCa.certPem;
-  const [lDirect, lTunnel, lIntercept, lSrt] = (await sample(n, [
+  const [lDirect, lTunnel, lIntercept, lSrt, lBare] = (await sample(n, [
     () => tlsExchange('api.bench.test', upCa, direct(httpsPort)),
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(proxyPort, 'api.bench.test', 443)),
     () => tlsExchange('meter.bench.test', caPem, () => openTunnel(proxyPort, 'meter.bench.test', 443)),
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(srtPort, '127.0.0.1', httpsPort)),
-  ])) as [number, number, number, number];
+    () => tlsExchange('api.bench.test', upCa, () => openTunnel(barePort, 'api.bench.test', 443)),
+  ])) as [number, number, number, number, number];
   const rounds: number[][] = [[], [], [], []];
   const ROUNDS = 5;
   for (let i = 0; i < ROUNDS; i++) {
@@ -211,6 +234,7 @@ async function main(): Promise<void> {
 
   const rows = [
     ['new TLS connection + request, p50', `${lDirect.toFixed(3)} ms`, `${lTunnel.toFixed(3)} ms`, `+${(lTunnel - lDirect).toFixed(3)} ms`, '≤ +0.5 ms'],
+    ['  reference: bare Node CONNECT proxy', `${lDirect.toFixed(3)} ms`, `${lBare.toFixed(3)} ms`, `+${(lBare - lDirect).toFixed(3)} ms`, ''],
     ['intercepted (cached leaf), p50', `${lDirect.toFixed(3)} ms`, `${lIntercept.toFixed(3)} ms`, `+${(lIntercept - lDirect).toFixed(3)} ms`, '≤ +3 ms'],
     ['tunnel throughput (median of 5 rounds)', `${tDirect.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${(rTunnel * 100).toFixed(1)} %`, '≥ 80 %'],
     ['  tunnel relay used', '', relayKind, `${relayed} of ${tunnels} tunnels`, ''],
@@ -226,7 +250,7 @@ async function main(): Promise<void> {
   console.log(fmt(head));
   for (const r of rows) console.log(fmt(r));
   const added = lTunnel - lDirect;
-  emitResult({ target: 'CONNECT added latency p50 ≤ 0.5 ms', measured: `+${added.toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms; srt +${(lSrt - lDirect).toFixed(3)} ms`, ratio: `${(lTunnel / lDirect).toFixed(2)}x direct`, pass: added <= 0.5 });
+  emitResult({ target: 'CONNECT added latency p50 ≤ 0.5 ms', measured: `+${added.toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms; srt +${(lSrt - lDirect).toFixed(3)} ms; bare Node CONNECT proxy +${(lBare - lDirect).toFixed(3)} ms`, ratio: `${(lTunnel / lDirect).toFixed(2)}x direct`, pass: added <= 0.5 });
   emitResult({ target: 'tunnel throughput ≥ 80 % of direct', measured: `${tTunnel.toFixed(0)} MB/s`, baseline: `direct ${tDirect.toFixed(0)}; srt ${tSrt.toFixed(0)} MB/s`, ratio: `${(rTunnel * 100).toFixed(1)} %`, pass: rTunnel >= 0.8 });
   emitResult({ target: 'intercepted request (cached leaf) added p50 ≤ 3 ms', measured: `+${(lIntercept - lDirect).toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms`, ratio: `${(lIntercept / lDirect).toFixed(2)}x direct`, pass: lIntercept - lDirect <= 3 });
   await worker.terminate();

@@ -63,49 +63,48 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 for (const readWrite of [false, true]) {
   describe(`native relay (${readWrite ? 'read/write' : 'splice'})`, { skip }, () => {
     const make = (): NativeRelay => createNativeRelay((addon as { addon: Parameters<typeof createNativeRelay>[0] }).addon, { readWrite });
-
-    test('the caller\'s bytes go first each way; 8 MiB each way at once arrive intact; counts are what was delivered', async () => {
+    /** A test body with a fresh relay, closed afterwards whatever happens. */
+    const withRelay = (body: (relay: NativeRelay) => Promise<void>) => async (): Promise<void> => {
       const relay = make();
       try {
-        const toA = Buffer.from('HTTP/1.1 101 Switching Protocols\r\n\r\n');
-        const toB = Buffer.from('peeked-client-hello');
-        const t = await tunnel(relay, { toA, toB });
-        assert.notEqual(t.id, null);
-        assert.equal(relay.size, 1);
-        const up = randomBytes(8 << 20);
-        const down = randomBytes(8 << 20);
-        const gotAtUpstream = readAll(t.upstream);
-        const gotAtClient = readAll(t.client);
-        t.client.end(up);
-        t.upstream.end(down);
-        const [u, d] = await Promise.all([gotAtUpstream, gotAtClient]);
-        assert.equal(sha(u), sha(Buffer.concat([toB, up])));
-        assert.equal(sha(d), sha(Buffer.concat([toA, down])));
-        const r = await t.ended;
-        assert.deepEqual(r, { aToB: toB.length + up.length, bToA: toA.length + down.length, end: 'eof' });
-        assert.equal(relay.size, 0);
+        await body(relay);
       } finally {
         await relay.close();
       }
-    });
+    };
 
-    test('half-close: EOF from the client ends writing to the upstream only; the answer still flows back', async () => {
-      const relay = make();
-      try {
-        const t = await tunnel(relay);
-        const atUpstream = readAll(t.upstream);
-        t.client.end('request');
-        assert.equal((await atUpstream).toString(), 'request');
-        const atClient = readAll(t.client);
-        t.upstream.write('answer after the client finished');
-        await new Promise((r) => setTimeout(r, 50));
-        t.upstream.end();
-        assert.equal((await atClient).toString(), 'answer after the client finished');
-        assert.deepEqual(await t.ended, { aToB: 7, bToA: 32, end: 'eof' });
-      } finally {
-        await relay.close();
-      }
-    });
+    test('the caller\'s bytes go first each way; 8 MiB each way at once arrive intact; counts are what was delivered', withRelay(async (relay) => {
+      const toA = Buffer.from('HTTP/1.1 101 Switching Protocols\r\n\r\n');
+      const toB = Buffer.from('peeked-client-hello');
+      const t = await tunnel(relay, { toA, toB });
+      assert.notEqual(t.id, null);
+      assert.equal(relay.size, 1);
+      const up = randomBytes(8 << 20);
+      const down = randomBytes(8 << 20);
+      const gotAtUpstream = readAll(t.upstream);
+      const gotAtClient = readAll(t.client);
+      t.client.end(up);
+      t.upstream.end(down);
+      const [u, d] = await Promise.all([gotAtUpstream, gotAtClient]);
+      assert.equal(sha(u), sha(Buffer.concat([toB, up])));
+      assert.equal(sha(d), sha(Buffer.concat([toA, down])));
+      const r = await t.ended;
+      assert.deepEqual(r, { aToB: toB.length + up.length, bToA: toA.length + down.length, end: 'eof' });
+      assert.equal(relay.size, 0);
+    }));
+
+    test('half-close: EOF from the client ends writing to the upstream only; the answer still flows back', withRelay(async (relay) => {
+      const t = await tunnel(relay);
+      const atUpstream = readAll(t.upstream);
+      t.client.end('request');
+      assert.equal((await atUpstream).toString(), 'request');
+      const atClient = readAll(t.client);
+      t.upstream.write('answer after the client finished');
+      await new Promise((r) => setTimeout(r, 50));
+      t.upstream.end();
+      assert.equal((await atClient).toString(), 'answer after the client finished');
+      assert.deepEqual(await t.ended, { aToB: 7, bToA: 32, end: 'eof' });
+    }));
 
     test('unix stream sockets relay as TCP ones do', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'km-relay-'));
@@ -124,95 +123,75 @@ for (const readWrite of [false, true]) {
       }
     });
 
-    test('a tunnel with no byte either way for idleMs is closed (idle); one with traffic is not', async () => {
-      const relay = make();
-      try {
-        const quiet = await tunnel(relay, { idleMs: 150 });
-        const busy = await tunnel(relay, { idleMs: 150 });
-        busy.upstream.resume();
-        const timer = setInterval(() => busy.client.write('x'), 30);
-        const closed = new Promise<void>((r) => quiet.client.once('end', () => r()).once('error', () => r()));
-        quiet.client.resume();
-        quiet.client.on('error', () => undefined);
-        const r = await quiet.ended;
-        clearInterval(timer);
-        assert.equal(r.end, 'idle');
-        await closed;
-        assert.equal(relay.size, 1, 'the busy tunnel is still open');
-        busy.client.destroy();
-        busy.upstream.destroy();
-        assert.notEqual((await busy.ended).end, 'idle');
-      } finally {
-        await relay.close();
-      }
-    });
+    test('a tunnel with no byte either way for idleMs is closed (idle); one with traffic is not', withRelay(async (relay) => {
+      const quiet = await tunnel(relay, { idleMs: 150 });
+      const busy = await tunnel(relay, { idleMs: 150 });
+      busy.upstream.resume();
+      const timer = setInterval(() => busy.client.write('x'), 30);
+      const closed = new Promise<void>((r) => quiet.client.once('end', () => r()).once('error', () => r()));
+      quiet.client.resume();
+      quiet.client.on('error', () => undefined);
+      const r = await quiet.ended;
+      clearInterval(timer);
+      assert.equal(r.end, 'idle');
+      await closed;
+      assert.equal(relay.size, 1, 'the busy tunnel is still open');
+      busy.client.destroy();
+      busy.upstream.destroy();
+      assert.notEqual((await busy.ended).end, 'idle');
+    }));
 
-    test('a reset on one side closes the other; closeTunnel and close end the rest as closed', async () => {
-      const relay = make();
-      try {
-        const reset = await tunnel(relay);
-        reset.client.on('error', () => undefined);
-        reset.upstream.on('error', () => undefined);
-        const clientClosed = new Promise<void>((r) => reset.client.once('end', () => r()).once('error', () => r()));
-        reset.client.resume();
-        reset.upstream.resetAndDestroy();
-        assert.equal((await reset.ended).end, 'error');
-        await clientClosed;
+    test('a reset on one side closes the other; closeTunnel and close end the rest as closed', withRelay(async (relay) => {
+      const reset = await tunnel(relay);
+      reset.client.on('error', () => undefined);
+      reset.upstream.on('error', () => undefined);
+      const clientClosed = new Promise<void>((r) => reset.client.once('end', () => r()).once('error', () => r()));
+      reset.client.resume();
+      reset.upstream.resetAndDestroy();
+      assert.equal((await reset.ended).end, 'error');
+      await clientClosed;
 
-        const one = await tunnel(relay);
-        const two = await tunnel(relay);
-        for (const s of [one.client, one.upstream, two.client, two.upstream]) s.on('error', () => undefined);
-        relay.closeTunnel(one.id!);
-        assert.equal((await one.ended).end, 'closed');
-        await relay.close();
-        assert.equal((await two.ended).end, 'closed');
-        assert.equal(relay.size, 0);
-        const again = await pair();
-        assert.equal(relay.take(again[0], again[1], Buffer.alloc(0), Buffer.alloc(0), 0, () => undefined), null, 'a closed relay takes nothing');
-        for (const s of again) s.destroy();
-      } finally {
-        await relay.close();
-      }
-    });
+      const one = await tunnel(relay);
+      const two = await tunnel(relay);
+      for (const s of [one.client, one.upstream, two.client, two.upstream]) s.on('error', () => undefined);
+      relay.closeTunnel(one.id!);
+      assert.equal((await one.ended).end, 'closed');
+      await relay.close();
+      assert.equal((await two.ended).end, 'closed');
+      assert.equal(relay.size, 0);
+      const again = await pair();
+      assert.equal(relay.take(again[0], again[1], Buffer.alloc(0), Buffer.alloc(0), 0, () => undefined), null, 'a closed relay takes nothing');
+      for (const s of again) s.destroy();
+    }));
 
-    test('bytes Node had read but not delivered move along, ahead of the rest', async () => {
-      const relay = make();
-      try {
-        const [a, client] = await pair();
-        const [b, upstream] = await pair();
-        a.pause();
-        client.write('already-buffered;');
-        await new Promise((r) => setTimeout(r, 30));
-        a.read(0); // Node reads the bytes into the stream's buffer, undelivered
-        await new Promise((r) => setImmediate(r));
-        let ended!: (n: number) => void;
-        const done = new Promise<number>((r) => (ended = r));
-        assert.notEqual(relay.take(a, b, Buffer.alloc(0), Buffer.from('first;'), 0, (ab) => ended(ab)), null);
-        const got = readAll(upstream);
-        client.end('then-the-rest');
-        assert.equal((await got).toString(), 'first;already-buffered;then-the-rest');
-        upstream.end();
-        assert.equal(await done, 'first;already-buffered;then-the-rest'.length);
-      } finally {
-        await relay.close();
-      }
-    });
+    test('bytes Node had read but not delivered move along, ahead of the rest', withRelay(async (relay) => {
+      const [a, client] = await pair();
+      const [b, upstream] = await pair();
+      a.pause();
+      client.write('already-buffered;');
+      await new Promise((r) => setTimeout(r, 30));
+      a.read(0); // Node reads the bytes into the stream's buffer, undelivered
+      await new Promise((r) => setImmediate(r));
+      let ended!: (n: number) => void;
+      const done = new Promise<number>((r) => (ended = r));
+      assert.notEqual(relay.take(a, b, Buffer.alloc(0), Buffer.from('first;'), 0, (ab) => ended(ab)), null);
+      const got = readAll(upstream);
+      client.end('then-the-rest');
+      assert.equal((await got).toString(), 'first;already-buffered;then-the-rest');
+      upstream.end();
+      assert.equal(await done, 'first;already-buffered;then-the-rest'.length);
+    }));
 
-    test('refuses what it cannot take (not a socket, or writes still queued), leaving the streams alone', async () => {
-      const relay = make();
-      try {
-        const [a, client] = await pair();
-        const fake = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
-        assert.equal(relay.take(a, fake, Buffer.alloc(0), Buffer.alloc(0), 0, () => undefined), null);
-        assert.equal(a.destroyed, false);
-        const got = new Promise<string>((r) => a.once('data', (d: Buffer) => r(d.toString())));
-        client.write('still Node\'s');
-        assert.equal(await got, 'still Node\'s');
-        a.destroy();
-        client.destroy();
-      } finally {
-        await relay.close();
-      }
-    });
+    test('refuses what it cannot take (not a socket, or writes still queued), leaving the streams alone', withRelay(async (relay) => {
+      const [a, client] = await pair();
+      const fake = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+      assert.equal(relay.take(a, fake, Buffer.alloc(0), Buffer.alloc(0), 0, () => undefined), null);
+      assert.equal(a.destroyed, false);
+      const got = new Promise<string>((r) => a.once('data', (d: Buffer) => r(d.toString())));
+      client.write('still Node\'s');
+      assert.equal(await got, 'still Node\'s');
+      a.destroy();
+      client.destroy();
+    }));
   });
 }

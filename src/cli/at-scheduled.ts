@@ -7,7 +7,7 @@ import { tryParseDuration } from '../core/duration.ts';
 import { KmError } from '../core/errors.ts';
 import { ALIAS_RE, SANDBOX_ID_RE } from '../core/ids.ts';
 import { parseOptions } from './parse.ts';
-import type { CommandSpec, OptionSpec, OptionValues } from './spec.ts';
+import { optList, type CommandSpec, type OptionSpec, type OptionValues } from './spec.ts';
 
 export type ScheduledCommandName = 'create' | 'destroy' | 'stop' | 'pause' | 'resume' | 'extend' | 'budget-add' | 'agent-run';
 
@@ -199,8 +199,7 @@ export function validateScheduledCommand(tokens: readonly string[]): ScheduledCo
   const s = SPECS[name];
   const parsed = parseOptions(s, tokens.slice(words));
   checkValues(name, parsed.args, parsed.opts);
-  const file = parsed.opts['prompt-file'];
-  const promptFiles = Array.isArray(file) ? file : typeof file === 'string' ? [file] : [];
+  const promptFiles = optList(parsed.opts['prompt-file']);
   const base = { name, promptFiles, options: parsed.opts };
   if (name === 'create') {
     const alias = strOpt(parsed.opts, 'alias');

@@ -7,9 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { KmError } from '../core/errors.ts';
 import { MAX_PROMPT_BYTES } from '../agent/commands.ts';
-import type { CommandContext } from './spec.ts';
-
-const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
+import { optList, type CommandContext } from './spec.ts';
 
 async function stdinText(ctx: CommandContext): Promise<string> {
   const chunks: Buffer[] = [];
@@ -19,8 +17,8 @@ async function stdinText(ctx: CommandContext): Promise<string> {
 
 /** Every prompt given, in order (`--prompt` values first, then `--prompt-file`s). */
 export async function createPrompts(ctx: CommandContext): Promise<string[]> {
-  const texts = list(ctx.opts.prompt);
-  const files = list(ctx.opts['prompt-file']);
+  const texts = optList(ctx.opts.prompt);
+  const files = optList(ctx.opts['prompt-file']);
   if (files.filter((f) => f === '-').length > 1) throw new KmError('usage', '--prompt-file - (stdin) can be given once');
   const prompts = [...texts];
   for (const f of files) {

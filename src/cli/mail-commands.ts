@@ -6,14 +6,9 @@ import { ensureOperatorIdentity, identityJson, operatorAddress, renderIdentity, 
 import { renderMailTable, renderMessage, renderSent, splitRecipients, type Attachment } from '../mail/index.ts';
 import { labelOf, resolveSandboxRef } from '../sandbox/index.ts';
 import { writeJson } from './output.ts';
-import type { CommandContext, CommandModule } from './spec.ts';
+import { optList, optStr, type CommandContext, type CommandModule } from './spec.ts';
 import { mailServiceOf, withStore, type StoreContext } from './store-context.ts';
 
-const str = (ctx: CommandContext, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
-const list = (ctx: CommandContext, name: string): string[] => {
-  const v = ctx.opts[name];
-  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
-};
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const parts: Buffer[] = [];
@@ -28,8 +23,8 @@ function readFileFlag(ctx: CommandContext, flag: string, path: string, hint?: st
 }
 
 async function bodyOf(ctx: CommandContext): Promise<string> {
-  const body = str(ctx, 'body');
-  const text = str(ctx, 'text');
+  const body = optStr(ctx, 'body');
+  const text = optStr(ctx, 'text');
   if (body !== undefined && text !== undefined) throw new KmError('usage', 'give either --body or --text, not both');
   if (body === '-') return readStdin(ctx.io.stdin);
   if (body !== undefined) return readFileFlag(ctx, 'body', body, 'use --text for literal text').toString('utf8');
@@ -50,15 +45,15 @@ async function who(s: StoreContext, ref: string): Promise<{ id: string; label: s
 
 export const emailSendCommand: CommandModule = {
   async run(ctx) {
-    const to = splitRecipients(list(ctx, 'to'));
-    const cc = splitRecipients(list(ctx, 'cc'));
-    const subject = str(ctx, 'subject');
+    const to = splitRecipients(optList(ctx.opts.to));
+    const cc = splitRecipients(optList(ctx.opts.cc));
+    const subject = optStr(ctx, 'subject');
     if (to.length === 0) throw new KmError('usage', 'missing --to', { hint: 'give --to <sb|address>[,…]' });
     if (subject === undefined) throw new KmError('usage', 'missing --subject');
     const text = await bodyOf(ctx);
-    const attachments: Attachment[] = list(ctx, 'attach').map((f) => ({ filename: basename(f), content: readFileFlag(ctx, 'attach', f) }));
+    const attachments: Attachment[] = optList(ctx.opts.attach).map((f) => ({ filename: basename(f), content: readFileFlag(ctx, 'attach', f) }));
     return withStore(ctx, async (s) => {
-      const from = await who(s, str(ctx, 'from') ?? 'operator');
+      const from = await who(s, optStr(ctx, 'from') ?? 'operator');
       const mail = mailServiceOf(s, ctx);
       try {
         const r = await mail.send({ from: from.id, to, cc, subject, text, attachments, noSign: ctx.opts['no-sign'] === true });
@@ -79,7 +74,7 @@ export const emailReadCommand: CommandModule = {
     return withStore(ctx, async (s) => {
       const box = await who(s, ctx.args[0] as string);
       const mail = mailServiceOf(s, ctx);
-      const messageId = str(ctx, 'message');
+      const messageId = optStr(ctx, 'message');
       const views = await mail.read(box.id, { unreadOnly: ctx.opts.unread === true, markRead: ctx.opts['mark-read'] === true, label: box.label, ...(messageId ? { messageId } : {}) });
       if (ctx.opts.raw === true) {
         if (ctx.global.json) writeJson(ctx.io, views.map((v) => ({ message_id: v.json.message_id, raw: v.raw.toString('utf8') })));

@@ -28,7 +28,7 @@ import type { SandboxRecord, Store } from '../store/index.ts';
 import { createLocalSubstrate } from '../substrate/local/index.ts';
 import type { ExecHandle, Substrate } from '../substrate/index.ts';
 import { renderError } from './output.ts';
-import type { CommandContext, CommandModule } from './spec.ts';
+import { optList, type CommandContext, type CommandModule } from './spec.ts';
 
 /** The idle clock needs at most one store write per this interval while output flows. */
 export const ACTIVITY_EVERY_MS = 2000;
@@ -81,9 +81,8 @@ async function prepare(ctx: CommandContext): Promise<Prepared> {
 
 /** `--env K=V` values (one string or several) as variables; a malformed one is a usage error. */
 export function execEnv(list: unknown): Record<string, string> {
-  const items = Array.isArray(list) ? (list as string[]) : typeof list === 'string' ? [list] : [];
   const env: Record<string, string> = {};
-  for (const kv of items) {
+  for (const kv of optList(list)) {
     const i = kv.indexOf('=');
     const key = i > 0 ? kv.slice(0, i) : '';
     if (!ENV_KEY.test(key)) throw new KmError('usage', `invalid --env "${kv}": use K=V with K a variable name`);

@@ -58,6 +58,9 @@ export interface CommandContext {
 /** A string option's value, or undefined when absent (or given as a flag). */
 export const optStr = (ctx: Pick<CommandContext, 'opts'>, name: string): string | undefined => (typeof ctx.opts[name] === 'string' ? (ctx.opts[name] as string) : undefined);
 
+/** A repeatable option's values: the parser gives a string for one, an array for several. */
+export const optList = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
+
 export interface CommandModule {
   /** Returns the exit code (default 0). Throw KmError for failures. */
   run(ctx: CommandContext): Promise<number | void>;

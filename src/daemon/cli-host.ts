@@ -21,13 +21,12 @@ import type { Clock } from '../core/clock.ts';
 import type { CliDeps } from '../cli/main.ts';
 import { renderError } from '../cli/output.ts';
 import { parseOptions, resolveCommand, type Table } from '../cli/parse.ts';
-import type { CommandIO } from '../cli/spec.ts';
-import { notServed, parseHello, type ClientHello, type HostIdentity } from './client-hello.ts';
-import { firstFrame, frameChannel, type Frame, type FrameChannel } from './frames.ts';
+import { optList, type CommandIO } from '../cli/spec.ts';
+import { HELLO_TIMEOUT_MS, notServed, parseHello, type ClientHello, type HostIdentity } from './client-hello.ts';
+import { encodeBytes, firstFrame, frameChannel, type Frame, type FrameChannel } from './frames.ts';
 import type { UpgradeHandler } from './router.ts';
 import type { DaemonLog } from './service.ts';
 
-const HELLO_TIMEOUT_MS = 10_000;
 /** Output frames carry at most this many bytes (the client's line buffer stays small). */
 const CHUNK_BYTES = 48 * 1024;
 
@@ -49,8 +48,6 @@ export interface CliHost {
   session: UpgradeHandler;
 }
 
-const values = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
-
 /** Why kmd does not host this command line (the Node CLI runs it), or null. */
 export function notHosted(table: Table, argv: readonly string[]): string | null {
   let r: ReturnType<typeof resolveCommand>;
@@ -67,7 +64,7 @@ export function notHosted(table: Table, argv: readonly string[]): string | null 
   } catch {
     return null; // runCli reports the usage error as the Node CLI does
   }
-  if (values(opts['prompt-file']).includes('-')) return '--prompt-file - reads stdin';
+  if (optList(opts['prompt-file']).includes('-')) return '--prompt-file - reads stdin';
   if (opts.wait === true) return '--wait waits for agent runs';
   return null;
 }
@@ -84,7 +81,7 @@ const terminal = (f: Frame, name: 'stdout' | 'stderr'): Terminal | null =>
 function frameWriter(ch: FrameChannel, t: 'o' | 'e', tty: Terminal | null): CommandIO['stdout'] {
   const w = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (let i = 0; i < chunk.length; i += CHUNK_BYTES) ch.send({ t, d: chunk.subarray(i, i + CHUNK_BYTES).toString('base64') });
+      for (let i = 0; i < chunk.length; i += CHUNK_BYTES) ch.send({ t, d: encodeBytes(chunk.subarray(i, i + CHUNK_BYTES)) });
       done();
     },
   });

@@ -9,6 +9,9 @@ import { isAbsolute } from 'node:path';
 import { resolveStateDir } from '../config/paths.ts';
 import { decodeList, decodeText, envOfList, type Frame } from './frames.ts';
 
+/** How long kmd waits for a session's first frame before it drops the connection. */
+export const HELLO_TIMEOUT_MS = 10_000;
+
 export interface ClientHello {
   argv: string[];
   env: Record<string, string>;

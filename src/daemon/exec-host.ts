@@ -27,12 +27,10 @@ import { createEventRecorder } from '../sandbox/events.ts';
 import { sandboxPaths } from '../sandbox/files.ts';
 import type { Store } from '../store/index.ts';
 import type { ExecPlan, Substrate } from '../substrate/index.ts';
-import { notServed, parseHello, type ClientHello, type HostIdentity } from './client-hello.ts';
+import { HELLO_TIMEOUT_MS, notServed, parseHello, type ClientHello, type HostIdentity } from './client-hello.ts';
 import { encodeList, firstFrame, frameChannel, type Frame, type FrameChannel } from './frames.ts';
 import type { UpgradeHandler } from './router.ts';
 import type { DaemonLog } from './service.ts';
-
-const HELLO_TIMEOUT_MS = 10_000;
 
 export interface ExecHostDeps {
   self: HostIdentity;

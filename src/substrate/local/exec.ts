@@ -142,7 +142,3 @@ export function startPlan(plan: ExecPlan, stdio: StdioOptions = ['pipe', 'pipe',
     },
   };
 }
-
-export function startExec(t: ExecTarget, argv: string[], options: ExecOptions): ExecHandle {
-  return startPlan(execPlan(t, argv, options), options.stdio);
-}

@@ -35,7 +35,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions)
     checkIntegrity: async () => checkIntegrity(db),
     purgeSandbox: async (id) => {
       db.tx(() => {
-        for (const table of ['ledger', 'runs', 'events', 'budgets', 'telemetry']) db.run(`DELETE FROM ${table} WHERE sandbox_id = ?`, id);
+        for (const table of ['ledger', 'ai_spend', 'runs', 'events', 'budgets', 'telemetry']) db.run(`DELETE FROM ${table} WHERE sandbox_id = ?`, id);
         db.run('DELETE FROM mail WHERE mailbox = ?', id);
         db.run('DELETE FROM sandboxes WHERE id = ?', id);
       });

@@ -145,7 +145,11 @@ export function createLedgerStore(db: Db): LedgerStore {
         }),
       );
     },
-    aiSpentUsd: async (sandboxId) => num(db.get('SELECT COALESCE(SUM(cost_usd), 0) AS t FROM ledger WHERE sandbox_id = ?', sandboxId) as Row, 't'),
+    // The running total kept by the ledger's triggers (schema step 4): one row, however long the ledger.
+    aiSpentUsd: async (sandboxId) => {
+      const r = db.get('SELECT spent_usd FROM ai_spend WHERE sandbox_id = ?', sandboxId);
+      return r ? Math.max(0, num(r, 'spent_usd')) : 0;
+    },
     getBudget: async (id) => budgetSync(id),
     addToBudgetLimits: async (id, add) => {
       if (add.aiUsd === undefined && add.computeUsd === undefined) throw new KmError('usage', 'nothing to add; pass --ai and/or --compute');

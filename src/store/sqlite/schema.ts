@@ -179,6 +179,30 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX telemetry_sandbox_time ON telemetry(sandbox_id, timestamp_ms, seq);
   `,
+  // 4: running AI totals. The budget check reads one row instead of summing the sandbox's
+  // ledger (which grows by a row per AI request) on every request and every commit. The
+  // triggers keep it in the same statement as the ledger write, whoever writes; rounded to
+  // the ledger's 1e-9 USD grid so that adding and replacing partial figures never drifts.
+  `
+  CREATE TABLE ai_spend (
+    sandbox_id TEXT PRIMARY KEY,
+    spent_usd REAL NOT NULL
+  ) STRICT;
+  INSERT INTO ai_spend (sandbox_id, spent_usd) SELECT sandbox_id, ROUND(SUM(cost_usd), 9) FROM ledger GROUP BY sandbox_id;
+  CREATE TRIGGER ledger_ai_spend_insert AFTER INSERT ON ledger BEGIN
+    INSERT INTO ai_spend (sandbox_id, spent_usd) VALUES (NEW.sandbox_id, ROUND(NEW.cost_usd, 9))
+      ON CONFLICT (sandbox_id) DO UPDATE SET spent_usd = ROUND(spent_usd + excluded.spent_usd, 9);
+  END;
+  CREATE TRIGGER ledger_ai_spend_update AFTER UPDATE OF sandbox_id, cost_usd ON ledger
+    WHEN OLD.cost_usd IS NOT NEW.cost_usd OR OLD.sandbox_id IS NOT NEW.sandbox_id BEGIN
+    UPDATE ai_spend SET spent_usd = ROUND(spent_usd - OLD.cost_usd, 9) WHERE sandbox_id = OLD.sandbox_id;
+    INSERT INTO ai_spend (sandbox_id, spent_usd) VALUES (NEW.sandbox_id, ROUND(NEW.cost_usd, 9))
+      ON CONFLICT (sandbox_id) DO UPDATE SET spent_usd = ROUND(spent_usd + excluded.spent_usd, 9);
+  END;
+  CREATE TRIGGER ledger_ai_spend_delete AFTER DELETE ON ledger BEGIN
+    UPDATE ai_spend SET spent_usd = ROUND(spent_usd - OLD.cost_usd, 9) WHERE sandbox_id = OLD.sandbox_id;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

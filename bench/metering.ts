@@ -9,7 +9,9 @@
  * `--n` streams per gateway are measured in rounds of one `--block` per gateway after `--warm`
  * streams each; `--cpu-prof DIR` writes a CPU profile of each gateway worker into DIR.
  * Reports gateway CPU per stream (metered / plain; target ≤ 1.05) and time to first byte
- * (difference of medians; target ≤ 1 ms), plus the ledger rows written as a sanity check.
+ * (difference of medians; target ≤ 1 ms), plus the ledger rows written as a sanity check. The
+ * metered sandbox has an AI limit (never reached), so every request and commit reads the budget;
+ * full garbage collections per 100 streams are counted on each side.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpsServer, request as httpsRequest, Agent } from 'node:https';
@@ -18,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { systemClock } from '../src/core/clock.ts';
 import { createLeafCache, createSandboxCa } from '../src/gateway/tls/index.ts';
 import { openSqliteStore } from '../src/store/index.ts';
@@ -34,15 +37,21 @@ interface WorkerInput {
 async function gatewayWorker(input: WorkerInput): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'km-bench-meter-'));
   const store = await openSqliteStore(join(dir, 'km.db'), { clock: systemClock });
-  await insertTestSandbox(store, 'sb-be0c0001');
+  // A sandbox with an AI limit (never reached): every request and commit checks the budget.
+  await insertTestSandbox(store, 'sb-be0c0001', { ai: 1_000_000 });
   const g = await startMeteredGateway({
     store, fake: null, sandboxId: 'sb-be0c0001', noMeter: !input.metered, keepEvents: false,
     overrides: { 'api.anthropic.com': `127.0.0.1:${input.originPort}` }, extraCaPem: input.originCaPem,
   });
+  // Full (mark-compact) collections: relaying buffers is dominated by them, so they are counted.
+  let majorGcs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', async (m: string) => {
     if (m === 'cpu') {
       const u = process.cpuUsage();
-      process.send!({ cpuUs: u.user + u.system });
+      process.send!({ cpuUs: u.user + u.system, majorGcs });
     } else if (m === 'rows') {
       process.send!({ rows: (await store.listUsage('sb-be0c0001')).length });
     } else if (m === 'close') {
@@ -140,10 +149,12 @@ async function main(): Promise<void> {
   const res = { m: [] as Result[], p: [] as Result[] };
   const ratios: number[] = [];
   const cpu = { m: 0, p: 0 };
+  const gcs = new Map<ChildProcess, number>();
   const block = async (w: ChildProcess, agent: Agent, out: Result[]): Promise<number> => {
-    const c0 = await ask<{ cpuUs: number }>(w, 'cpu');
+    const c0 = await ask<{ cpuUs: number; majorGcs: number }>(w, 'cpu');
     for (let i = 0; i < perBlock; i++) out.push(await oneStream(agent));
-    const c1 = await ask<{ cpuUs: number }>(w, 'cpu');
+    const c1 = await ask<{ cpuUs: number; majorGcs: number }>(w, 'cpu');
+    gcs.set(w, (gcs.get(w) ?? 0) + c1.majorGcs - c0.majorGcs);
     return c1.cpuUs - c0.cpuUs;
   };
   for (let round = 0; round * perBlock < n; round++) {
@@ -166,6 +177,7 @@ async function main(): Promise<void> {
     ['stream bytes', String(res.m[0]!.bytes), String(res.p[0]!.bytes), ''],
     ['gateway CPU per stream (ms)', cpuM.toFixed(2), cpuP.toFixed(2), `${median(ratios).toFixed(3)}x median of ${ratios.length} rounds (target ≤ 1.05)`],
     ['  per-round ratio p25 / p75, ratio of totals', '', '', `${quantile(ratios, 0.25).toFixed(3)} / ${quantile(ratios, 0.75).toFixed(3)}, ${(cpuM / cpuP).toFixed(3)}x`],
+    ['major GCs per 100 streams', ((gcs.get(metered.w)! / count) * 100).toFixed(1), ((gcs.get(plain.w)! / count) * 100).toFixed(1), ''],
     ['time to first byte p50 (ms)', ttfbM.toFixed(2), ttfbP.toFixed(2), `${(ttfbM - ttfbP >= 0 ? '+' : '')}${(ttfbM - ttfbP).toFixed(2)} ms (target ≤ 1 ms)`],
     ['total time p50 (ms)', median(res.m.map((r) => r.totalMs)).toFixed(2), median(res.p.map((r) => r.totalMs)).toFixed(2), ''],
   ];

@@ -5,7 +5,8 @@
  * - executables in `.toolchain/bin/`: km-bpf (BPF connect gatekeeper), km-spawn (start in a
  *   cgroup), km-client (the CLI's native fast path), km-setup (sandbox setup steps);
  * - Node-API addons in `.toolchain/lib/<name>.node` (built against the headers shipped with
- *   the project's Node.js): km-relay (the gateway's splice(2) tunnel relay).
+ *   the project's Node.js): km-relay (the gateway's splice(2) tunnel relay), km-scan (the
+ *   usage meter's substring search).
  *
  * `installed*` only looks: latency-sensitive paths (km exec, a tunnel) never compile.
  */
@@ -16,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { INSTALL_ROOT } from '../core/install-root.ts';
 
 export type NativeHelper = 'km-bpf' | 'km-spawn' | 'km-client' | 'km-setup';
-export type NativeAddon = 'km-relay';
+export type NativeAddon = 'km-relay' | 'km-scan';
 
 type Built = { path: string } | { reason: string };
 

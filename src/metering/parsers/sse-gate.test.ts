@@ -4,6 +4,11 @@ import fc from 'fast-check';
 import { createSseDecoder } from './sse.ts';
 import { createSseGate } from './sse-gate.ts';
 import { chunked } from '../testdata/chunks.ts';
+import { jsIndexOf, nativeIndexOf, type IndexOf } from './scan.ts';
+
+const native = nativeIndexOf();
+/** Each gate test runs with Buffer#indexOf and, when built, the km-scan addon's search. */
+const searches: Array<[string, IndexOf]> = [['Buffer#indexOf', jsIndexOf], ...('indexOf' in native ? [['km-scan', native.indexOf] as [string, IndexOf]] : [])];
 
 const events = fc.array(
   fc.record({
@@ -18,19 +23,21 @@ function body(evs: Array<{ event: string; data: string }>, eol: string, comment:
   return Buffer.from(lines.join(''));
 }
 
-test('the gate yields exactly the events containing the needle, for any chunking and line ending', () => {
+for (const [name, search] of searches) {
+  test(`the gate yields exactly the events containing the needle, for any chunking and line ending (${name})`, () => {
   fc.assert(
     fc.property(events, fc.constantFrom('\n', '\r\n', '\r'), fc.boolean(), fc.array(fc.nat(), { maxLength: 30 }), (evs, eol, comment, cuts) => {
       const buf = body(evs, eol, comment);
       const full = createSseDecoder();
       const expected = [...full.push(buf.toString('utf8')), ...full.end()].filter((e) => e.data.includes('usage') || e.event.includes('usage'));
-      const gate = createSseGate(['usage']);
+      const gate = createSseGate(['usage'], { indexOf: search });
       const got = [...chunked(buf, cuts).flatMap((c) => gate.push(c)), ...gate.end()].filter((e) => e.data.includes('usage') || e.event.includes('usage'));
       assert.deepEqual(got, expected);
     }),
     { numRuns: 400 },
   );
 });
+}
 
 test('one-byte chunks and an oversized event still decode', () => {
   const buf = body([{ event: 'message_delta', data: '{"usage":{"output_tokens":800}}' }, { event: 'ping', data: 'x'.repeat(1_200_000) }, { event: 'message_delta', data: '{"usage":{"output_tokens":900}}' }], '\n', false);

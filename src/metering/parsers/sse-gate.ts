@@ -13,6 +13,7 @@
  * and decodes the rest of the stream as it comes.
  */
 import { createSseDecoder, type SseEvent } from './sse.ts';
+import { indexOf as defaultIndexOf, type IndexOf } from './scan.ts';
 
 const LF_LF = Buffer.from('\n\n');
 const LF_ONLY = [LF_LF] as const;
@@ -40,7 +41,8 @@ function decodeEvents(bytes: Buffer, atStreamStart: boolean): SseEvent[] {
   return out;
 }
 
-export function createSseGate(needles: readonly string[]): SseGate {
+export function createSseGate(needles: readonly string[], opts: { indexOf?: IndexOf } = {}): SseGate {
+  const indexOf = opts.indexOf ?? defaultIndexOf;
   if (needles.some((n) => n === '' || /[\r\n]/.test(n))) throw new Error('SSE gate needles must be non-empty and single-line');
   const keys = needles.map((n) => Buffer.from(n));
   const reach = Math.max(BOUNDARY_REACH, ...keys.map((k) => k.length - 1));
@@ -59,7 +61,7 @@ export function createSseGate(needles: readonly string[]): SseGate {
   const findKey = (b: Buffer, from: number): number => {
     let best = -1;
     for (const k of keys) {
-      const i = b.indexOf(k, from);
+      const i = indexOf(b, k, from);
       if (i >= 0 && (best < 0 || i < best)) best = i;
     }
     return best;

@@ -3,11 +3,13 @@
  * metering hook and without, side by side in one run. Each gateway runs in its own worker
  * process so its CPU time (all threads: GC included) is measured on its own.
  *
- *   scripts/node bench/metering.ts [--n 1000] [--block 4] [--warm 20] [--kb 1024] [--cpu-prof DIR]
+ *   scripts/node bench/metering.ts [--n 1600] [--block 16] [--warm 20] [--kb 1024] [--cpu-prof DIR]
  *
  * Each client keeps its connection alive, so the figures are per request (no handshakes).
  * `--n` streams per gateway are measured in rounds of one `--block` per gateway after `--warm`
- * streams each; `--cpu-prof DIR` writes a CPU profile of each gateway worker into DIR.
+ * streams each (a block of 16 spans about one full GC on each side, so a round's ratio does not
+ * hinge on which side a collection fell in); `--cpu-prof DIR` writes a CPU profile of each
+ * gateway worker into DIR.
  * Reports gateway CPU per stream (metered / plain; target ≤ 1.05) and time to first byte
  * (difference of medians; target ≤ 1 ms), plus the ledger rows written as a sanity check. The
  * metered sandbox has an AI limit (never reached), so every request and commit reads the budget;
@@ -118,7 +120,7 @@ async function oneStream(agent: Agent): Promise<{ ttfbMs: number; totalMs: numbe
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, block: { type: 'string', default: '4' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1600' }, block: { type: 'string', default: '16' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' } } });
   const n = Number(values.n);
   const perBlock = Number(values.block);
   const warm = Number(values.warm);

@@ -230,7 +230,7 @@ test('profile show round-trips every field of the goose seed', async () => {
   assertContains(shown.profile, seed);
   assert.equal(shown.profile.spec.cli.notifyCooldownSeconds, 300, 'defaults applied');
   const resolvedYaml = await km(['profile', 'show', '--resolved', GOOSE_SEED]);
-  assert.match(resolvedYaml.stdout, /^# km profile show --resolved .*\n# merged from .*\n# {3}goose +\/.*goose-from-seed\.yaml\n/);
+  assert.match(resolvedYaml.stdout, /^# km profile show --resolved .*\n# merged from .*\n# {3}goose +~?\/.*goose-from-seed\.yaml\n/);
   assertContains(parse(resolvedYaml.stdout), seed);
   const again = write('goose-resolved.yaml', resolvedYaml.stdout);
   const check = await km(['validate', again]);
@@ -241,7 +241,7 @@ test('profile show --resolved names the file each parent came from', async () =>
   write('child.yaml', `${HEAD}extends: [restricted-dev]\nmetadata: {name: child}\nspec:\n  sourceAccess:\n    github:\n      allowedRepos: [acme/api]\n`);
   const r = await km(['profile', 'show', '--resolved', 'child.yaml']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /# {3}restricted-dev +\/.*\/profiles\/restricted-dev\.yaml \(built-in\)\n# {3}child +child\.yaml\n/);
+  assert.match(r.stdout, /# {3}restricted-dev +~?\/.*\/profiles\/restricted-dev\.yaml \(built-in\)\n# {3}child +child\.yaml\n/);
   const doc = parse(r.stdout);
   assert.deepEqual(doc.spec.sourceAccess.github.allowedRepos, ['acme/api']);
   assert.deepEqual(doc.spec.sourceAccess.github.allowedRefs, ['main', 'develop']);

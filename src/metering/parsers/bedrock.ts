@@ -8,7 +8,7 @@
  * - ConverseStream: the `metadata` event's usage.
  */
 import { applyAnthropicUsage, createAnthropicEventState } from './anthropic.ts';
-import { createEventStreamDecoder } from './eventstream.ts';
+import { bytesAt, createEventStreamDecoder } from './eventstream.ts';
 import { createJsonCollector } from './json-body.ts';
 import { emptyUsage, int, isRecord, type TokenUsage, type UsageParser, type UsageSnapshot } from './types.ts';
 
@@ -96,17 +96,26 @@ const NO_USAGE_PREFIXES = ['{"type":"content_block_delta"', '{"type":"content_bl
   Buffer.from(Buffer.from(t).toString('base64').slice(0, Math.floor((8 * t.length) / 6))),
 );
 
+const BYTES_OPEN = Buffer.from('{"bytes":"');
+
 /**
  * Whether a `chunk` frame may hold usage, decided on its base64 text without decoding it:
  * token deltas are recognised by their first bytes; anything else must contain an encoding
- * of `usage` or of the invocation metrics key (see base64Patterns).
+ * of `usage` or of the invocation metrics key (see base64Patterns). The payload is
+ * `frame[start, end)`, read in place.
  */
-export function mayCarryUsage(payload: Buffer): boolean {
-  const key = payload.indexOf(BYTES_KEY);
-  if (key >= 0) {
-    const start = payload.indexOf(0x22, key + BYTES_KEY.length) + 1;
-    if (start > 0 && NO_USAGE_PREFIXES.some((p) => payload.compare(p, 0, p.length, start, start + p.length) === 0)) return false;
+export function mayCarryUsage(frame: Buffer, start = 0, end = frame.length): boolean {
+  // Where the base64 starts: right after `{"bytes":"` as Bedrock writes it, else found.
+  let open = -1;
+  if (bytesAt(frame, start, BYTES_OPEN.length, BYTES_OPEN)) open = start + BYTES_OPEN.length;
+  else {
+    const payload = frame.subarray(start, end);
+    const key = payload.indexOf(BYTES_KEY);
+    const quote = key >= 0 ? payload.indexOf(0x22, key + BYTES_KEY.length) : -1;
+    if (quote >= 0) open = start + quote + 1;
   }
+  if (open >= 0 && NO_USAGE_PREFIXES.some((p) => open + p.length <= end && bytesAt(frame, open, p.length, p))) return false;
+  const payload = frame.subarray(start, end);
   return B64_NEEDLES.some((n) => payload.indexOf(n) >= 0);
 }
 
@@ -169,9 +178,7 @@ function createBedrockJsonParser(opts: { op: BedrockOp; model: string; headers: 
 
 function createBedrockStreamParser(opts: { op: BedrockOp; model: string }): UsageParser {
   const wantedType = opts.op === 'converse-stream' ? 'metadata' : 'chunk';
-  const frames = createEventStreamDecoder({
-    accept: (t, payload) => t === wantedType && (opts.op === 'converse-stream' || mayCarryUsage(payload)),
-  });
+  const frames = createEventStreamDecoder({ only: { eventType: wantedType, ...(opts.op === 'converse-stream' ? {} : { payload: mayCarryUsage }) } });
   const state = createAnthropicEventState(opts.model);
   const usage = state.usage;
   let seen = false;

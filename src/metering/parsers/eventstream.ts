@@ -18,21 +18,47 @@ export interface EventStreamDecoder {
 
 const MAX_FRAME = 16 * 1024 * 1024;
 
+/** CRC-32 (IEEE, as zlib computes it) lookup table, for the 8-byte preludes. */
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 of `buf[at, at + 8)`: a prelude, checked in place (no view, no native call per frame). */
+export function preludeCrc(buf: Buffer, at: number): number {
+  let c = -1;
+  for (let i = at; i < at + 8; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 /** Total length of the frame whose prelude starts at `at`, or -1 when the prelude is invalid. */
 function frameLength(buf: Buffer, at: number): number {
   const total = buf.readUInt32BE(at);
   const headersLen = buf.readUInt32BE(at + 4);
-  if (total < 16 || total > MAX_FRAME || headersLen > total - 16 || crc32(buf.subarray(at, at + 8)) !== buf.readUInt32BE(at + 8)) return -1;
+  if (total < 16 || total > MAX_FRAME || headersLen > total - 16 || preludeCrc(buf, at) !== buf.readUInt32BE(at + 8)) return -1;
   return total;
 }
 
+export interface EventStreamFilter {
+  /** Only frames whose `:event-type` header is this (compared as bytes, nothing decoded). */
+  eventType: string;
+  /** Then only those whose payload, `frame[start, end)`, this accepts (read it in place). */
+  payload?: (frame: Buffer, start: number, end: number) => boolean;
+}
+
 /**
- * `accept` (optional) sees each frame's `:event-type` and payload before anything else is
- * done with it: frames it refuses are skipped without a CRC check or header decoding (the
- * cheap path for token deltas). With `accept`, messages carry only the `:event-type` header.
+ * `only` (optional) picks frames before anything else is done with them: the others are
+ * skipped without a CRC check, header decoding or any allocation (the cheap path for token
+ * deltas). With `only`, messages carry only the `:event-type` header.
  */
-export function createEventStreamDecoder(options: { accept?: (eventType: string | undefined, payload: Buffer) => boolean } = {}): EventStreamDecoder {
-  const accept = options.accept;
+export function createEventStreamDecoder(options: { only?: EventStreamFilter } = {}): EventStreamDecoder {
+  const only = options.only;
+  const wantType = only ? Buffer.from(only.eventType) : undefined;
   /** Bytes of an incomplete frame carried to the next chunk (one frame at most). */
   let carry: Buffer = Buffer.alloc(0);
   let broken = false;
@@ -43,20 +69,21 @@ export function createEventStreamDecoder(options: { accept?: (eventType: string 
       const total = frameLength(buf, at);
       if (total < 0) return -1;
       if (buf.byteLength - at < total) break;
-      const frame = buf.subarray(at, at + total);
+      const start = at;
       at += total;
-      const headersLen = frame.readUInt32BE(4);
+      const headersEnd = start + 12 + buf.readUInt32BE(start + 4);
       // The payload is a view into the chunk: consumers use it before the next push.
-      const payload = frame.subarray(12 + headersLen, total - 4);
+      const payloadEnd = start + total - 4;
       let headers: EventStreamMessage['headers'] | undefined;
-      if (accept) {
-        const type = peekEventType(frame, 12, 12 + headersLen);
-        if (!accept(type, payload)) continue;
-        headers = type === undefined ? {} : { ':event-type': type };
+      if (only && wantType) {
+        if (!eventTypeIs(buf, start + 12, headersEnd, wantType)) continue;
+        if (only.payload && !only.payload(buf, headersEnd, payloadEnd)) continue;
+        headers = { ':event-type': only.eventType };
       }
+      const frame = buf.subarray(start, start + total);
       if (crc32(frame.subarray(0, total - 4)) !== frame.readUInt32BE(total - 4)) continue;
-      headers ??= decodeHeaders(frame.subarray(12, 12 + headersLen));
-      if (headers) out.push({ headers, payload });
+      headers ??= decodeHeaders(buf.subarray(start + 12, headersEnd));
+      if (headers) out.push({ headers, payload: buf.subarray(headersEnd, payloadEnd) });
     }
     return at;
   };
@@ -129,8 +156,11 @@ const EVENT_TYPE = Buffer.from(':event-type');
 /** Bytes of each fixed-size header value type (AWS event-stream encoding); -1 = length-prefixed. */
 const VALUE_BYTES: readonly number[] = [0, 0, 1, 2, 4, 8, -1, -1, 8, 16];
 
-/** The `:event-type` header's value without decoding the others (undefined when absent or malformed). */
-export function peekEventType(b: Buffer, start: number, end: number): string | undefined {
+/**
+ * Where the `:event-type` header's value lies in `b[start, end)` (the headers), without
+ * decoding the others; undefined when absent or malformed.
+ */
+function eventTypeAt(b: Buffer, start: number, end: number): { at: number; len: number } | undefined {
   let i = start;
   while (i < end) {
     const nameLen = b[i]!;
@@ -144,12 +174,30 @@ export function peekEventType(b: Buffer, start: number, end: number): string | u
     let len = fixed;
     if (fixed === -1) {
       if (i + 2 > end) return undefined;
-      len = b.readUInt16BE(i);
+      len = (b[i]! << 8) | b[i + 1]!;
       i += 2;
     }
     if (i + len > end) return undefined;
-    if (type === 7 && nameLen === EVENT_TYPE.length && b.compare(EVENT_TYPE, 0, nameLen, nameAt, nameAt + nameLen) === 0) return b.toString('utf8', i, i + len);
+    if (type === 7 && bytesAt(b, nameAt, nameLen, EVENT_TYPE)) return { at: i, len };
     i += len;
   }
   return undefined;
+}
+
+/** Whether `b[at, at + len)` is exactly `want` (a short byte loop: cheaper than Buffer#compare per frame). */
+export function bytesAt(b: Buffer, at: number, len: number, want: Buffer): boolean {
+  if (len !== want.length || at + len > b.length) return false;
+  for (let i = 0; i < len; i++) if (b[at + i] !== want[i]) return false;
+  return true;
+}
+
+function eventTypeIs(b: Buffer, start: number, end: number, want: Buffer): boolean {
+  const v = eventTypeAt(b, start, end);
+  return v !== undefined && bytesAt(b, v.at, v.len, want);
+}
+
+/** The `:event-type` header's value without decoding the others (undefined when absent or malformed). */
+export function peekEventType(b: Buffer, start: number, end: number): string | undefined {
+  const v = eventTypeAt(b, start, end);
+  return v ? b.toString('utf8', v.at, v.at + v.len) : undefined;
 }

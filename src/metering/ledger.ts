@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.ts';
 import { toIso } from '../core/clock.ts';
 import { evaluateBudget } from '../budget/index.ts';
 import { roundUsd } from '../pricing/index.ts';
-import type { BudgetRecord, Store, UsageUpdate } from '../store/index.ts';
+import type { AiBudget, BudgetRecord, Store, UsageUpdate } from '../store/index.ts';
 
 export interface MeterEvent {
   timestamp: string;
@@ -18,7 +18,7 @@ export interface MeterEvent {
   detail: Record<string, unknown>;
 }
 
-export type MeterStore = Pick<Store, 'upsertUsage' | 'aiSpentUsd' | 'getBudget' | 'setBudgetWarned'>;
+export type MeterStore = Pick<Store, 'commitUsage' | 'aiBudget' | 'setBudgetWarned'>;
 
 export interface LedgerDeps {
   store: MeterStore;
@@ -55,13 +55,13 @@ export function createSandboxLedger(deps: LedgerDeps, sandboxId: string): Sandbo
     }
   };
 
-  async function evaluate(deltaUsd: number): Promise<CommitResult> {
-    const budget = await deps.store.getBudget(sandboxId);
-    const limit = budget?.aiLimitUsd ?? null;
-    if (!budget || limit === null) return { totalUsd: 0, limitUsd: null };
-    const total = await deps.store.aiSpentUsd(sandboxId);
+  /** The commit's outcome against the budget as of that commit (`state`, read in its transaction). */
+  async function evaluate(state: AiBudget | undefined, deltaUsd: number): Promise<CommitResult> {
+    const limit = state?.budget.aiLimitUsd ?? null;
+    if (!state || limit === null) return { totalUsd: 0, limitUsd: null };
+    const total = state.aiSpentUsd;
     const before = total - deltaUsd;
-    await maybeWarn(budget, total);
+    await maybeWarn(state.budget, total);
     if (total >= limit && before < limit) {
       emit('budget.exhausted', {
         dimension: 'ai',
@@ -93,10 +93,7 @@ export function createSandboxLedger(deps: LedgerDeps, sandboxId: string): Sandbo
 
   return {
     commit(exchangeId, row, prevCostUsd) {
-      const run = async (): Promise<CommitResult> => {
-        await deps.store.upsertUsage(sandboxId, exchangeId, row);
-        return evaluate(row.costUsd - prevCostUsd);
-      };
+      const run = async (): Promise<CommitResult> => evaluate(await deps.store.commitUsage(sandboxId, exchangeId, row), row.costUsd - prevCostUsd);
       const p = tail.then(run, run);
       tail = p.catch(() => undefined);
       return p;

@@ -98,15 +98,14 @@ test('chunks pass through before any ledger write; the last bytes wait for the f
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const { store, meter } = await setup(t, {}, (s) => ({
-    ...s,
-    aiSpentUsd: (id) => s.aiSpentUsd(id),
-    getBudget: (id) => s.getBudget(id),
+    aiBudget: (id) => s.aiBudget(id),
     setBudgetWarned: (id, d, w) => s.setBudgetWarned(id, d, w),
-    upsertUsage: async (id, x, u) => {
+    commitUsage: async (id, x, u) => {
       log.push(`write partial=${u.partial}`);
       if (!u.partial) await gate;
-      await s.upsertUsage(id, x, u);
+      const state = await s.commitUsage(id, x, u);
       log.push(`committed partial=${u.partial}`);
+      return state;
     },
   }));
   const tap = await anthropicTap(meter);
@@ -167,7 +166,7 @@ test('usage missing from a successful response is recorded and reported; an erro
 });
 
 test('a failing ledger never holds the response; the failure is reported', async (t) => {
-  const { meter, events } = await setup(t, {}, (s) => ({ ...s, aiSpentUsd: (id) => s.aiSpentUsd(id), getBudget: (id) => s.getBudget(id), setBudgetWarned: (id, d, w) => s.setBudgetWarned(id, d, w), upsertUsage: async () => Promise.reject(new Error('disk full')) }));
+  const { meter, events } = await setup(t, {}, (s) => ({ aiBudget: (id) => s.aiBudget(id), setBudgetWarned: (id, d, w) => s.setBudgetWarned(id, d, w), commitUsage: async () => Promise.reject(new Error('disk full')) }));
   const tap = await anthropicTap(meter);
   const out: Buffer[] = [];
   tap.on('data', (c: Buffer) => out.push(c));
@@ -217,10 +216,10 @@ test('a whole JSON body: its last byte waits for the final commit', async (t) =>
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const { meter } = await setup(t, {}, (s) => ({
-    aiSpentUsd: (id) => s.aiSpentUsd(id), getBudget: (id) => s.getBudget(id), setBudgetWarned: (id, d, w) => s.setBudgetWarned(id, d, w),
-    upsertUsage: async (id, x, u) => {
+    aiBudget: (id) => s.aiBudget(id), setBudgetWarned: (id, d, w) => s.setBudgetWarned(id, d, w),
+    commitUsage: async (id, x, u) => {
       await gate;
-      await s.upsertUsage(id, x, u);
+      return s.commitUsage(id, x, u);
     },
   }));
   const body = Buffer.from(JSON.stringify({ id: 'msg_1', type: 'message', model: 'claude-haiku-4-5', usage: { input_tokens: 10, output_tokens: 2 } }));

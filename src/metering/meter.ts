@@ -44,9 +44,10 @@ export function createMeter(deps: MeterDeps, sandboxId: string): Meter {
   const extraHosts = (deps.extraHosts ?? []).map((h) => h.toLowerCase());
 
   async function denial(info: ExchangeHookInfo): Promise<ExchangeHook['deny'] | undefined> {
-    const limit = (await deps.store.getBudget(sandboxId))?.aiLimitUsd ?? null;
-    if (limit === null) return undefined;
-    const spent = await deps.store.aiSpentUsd(sandboxId);
+    const state = await deps.store.aiBudget(sandboxId);
+    const limit = state?.budget.aiLimitUsd ?? null;
+    if (!state || limit === null) return undefined;
+    const spent = state.aiSpentUsd;
     if (spent < limit) return undefined;
     const ref = await deps.sandboxRef(sandboxId);
     const port = /:(\d+)$/.exec(String(info.headers.host ?? ''))?.[1];

@@ -77,6 +77,26 @@ export function ledgerContract(open: OpenStore): void {
     assert.deepEqual([set.computeLimitUsd, set.warningThreshold, set.aiLimitUsd], [4, 0.5, 3.5]);
   });
 
+  test('commitUsage writes like upsertUsage and returns the budget with the AI total as of that commit', async (t) => {
+    const store = await fresh(t, open);
+    const sb = await store.insertSandbox(sandboxInput({ aiLimitUsd: 2 }));
+    assert.equal(await store.aiBudget('sb-ffffffff'), undefined, 'no sandbox, no budget');
+    const first = await store.commitUsage(sb.id, 'x1', usage({ costUsd: 0.25, partial: true }));
+    assert.deepEqual(first?.budget, await store.getBudget(sb.id));
+    close(first!.aiSpentUsd, 0.25);
+    const replaced = await store.commitUsage(sb.id, 'x1', usage({ costUsd: 0.75 }));
+    close(replaced!.aiSpentUsd, 0.75);
+    const second = await store.commitUsage(sb.id, 'x2', usage({ costUsd: 0.5 }));
+    close(second!.aiSpentUsd, 1.25);
+    assert.deepEqual((await store.listUsage(sb.id)).map((r) => [r.exchangeId, r.costUsd, r.partial]), [['x1', 0.75, false], ['x2', 0.5, false]]);
+    const read = await store.aiBudget(sb.id);
+    close(read!.aiSpentUsd, await store.aiSpentUsd(sb.id));
+    assert.equal(read!.budget.aiLimitUsd, 2);
+    // Invalid figures are refused before anything is written.
+    await assert.rejects(store.commitUsage(sb.id, 'x3', usage({ costUsd: -1 })), /costUsd/);
+    assert.equal((await store.listUsage(sb.id)).length, 2);
+  });
+
   test('warning flags flip once per caller', async (t) => {
     const store = await fresh(t, open);
     const sb = await store.insertSandbox(sandboxInput({ aiLimitUsd: 1 }));

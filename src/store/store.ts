@@ -6,6 +6,7 @@
  * `sandbox_locked`, …), never as a half-applied change or a clobbered column.
  */
 import type {
+  AiBudget,
   BudgetDimension,
   BudgetRecord,
   ComputeTime,
@@ -104,6 +105,13 @@ export interface LedgerStore {
   /** The committed AI total over every model (what the gateway compares to the limit). */
   aiSpentUsd(sandboxId: string): Promise<number>;
   getBudget(sandboxId: string): Promise<BudgetRecord | undefined>;
+  /** The budget and the committed AI total in one read (undefined without a budget row). */
+  aiBudget(sandboxId: string): Promise<AiBudget | undefined>;
+  /**
+   * `upsertUsage`, then `aiBudget` as of that commit, in one transaction: the meter's write per
+   * usage update (one lock round instead of three reads and a write).
+   */
+  commitUsage(sandboxId: string, exchangeId: string, usage: UsageUpdate): Promise<AiBudget | undefined>;
   /**
    * Adds to existing limits atomically. A dimension without a limit throws `invalid_state`
    * (`details.dimension`) and nothing is changed.

@@ -223,6 +223,12 @@ export interface BudgetRecord {
   computeSpentUsd: number;
 }
 
+/** A sandbox's budget row with its committed AI total, read together (what the meter checks). */
+export interface AiBudget {
+  budget: BudgetRecord;
+  aiSpentUsd: number;
+}
+
 export interface ComputeTime {
   /** Seconds to add to the running total (charged at the current rate). */
   runningS?: number;

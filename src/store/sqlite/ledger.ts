@@ -1,7 +1,7 @@
 /** The ledger (SPEC §6.3) and budget rows (§6.4, §6.5): idempotent usage rows, atomic adds. */
 import { KmError } from '../../core/errors.ts';
 import type { LedgerStore } from '../store.ts';
-import type { BudgetRecord, PricedBy, UsageFilter, UsageRow, UsageTotal, UsageUpdate } from '../types.ts';
+import type { AiBudget, BudgetRecord, PricedBy, UsageFilter, UsageRow, UsageTotal, UsageUpdate } from '../types.ts';
 import type { Db, Param, Row } from './db.ts';
 import { bool, num, optNum, optStr, placeholders, str } from './rows.ts';
 
@@ -80,7 +80,32 @@ const UPSERT_USAGE = `INSERT INTO ledger (sandbox_id, exchange_id, provider, mod
      partial = excluded.partial, usage_missing = excluded.usage_missing,
      run_id = COALESCE(excluded.run_id, ledger.run_id), at_ms = excluded.at_ms`;
 
+/** Built once: the meter reads it on every AI request and every commit. */
+const AI_BUDGET = `SELECT b.*, COALESCE(s.spent_usd, 0) AS ai_spent_usd FROM budgets b LEFT JOIN ai_spend s ON s.sandbox_id = b.sandbox_id WHERE b.sandbox_id = ?`;
+
 export function createLedgerStore(db: Db): LedgerStore {
+  const upsert = (sandboxId: string, exchangeId: string, u: UsageUpdate): void => {
+    checkUsage(u);
+    db.run(
+      UPSERT_USAGE,
+      sandboxId,
+      exchangeId,
+      u.provider,
+      u.model,
+      ...TOKEN_FIELDS.map((k) => u[k]),
+      u.costUsd,
+      u.priced,
+      u.partial ? 1 : 0,
+      u.usageMissing ? 1 : 0,
+      u.runId ?? null,
+      u.atMs,
+      u.atMs,
+    );
+  };
+  const aiBudgetSync = (id: string): AiBudget | undefined => {
+    const r = db.get(AI_BUDGET, id);
+    return r ? { budget: decodeBudget(r), aiSpentUsd: Math.max(0, num(r, 'ai_spent_usd')) } : undefined;
+  };
   const budgetSync = (id: string): BudgetRecord | undefined => {
     const r = db.get('SELECT * FROM budgets WHERE sandbox_id = ?', id);
     return r ? decodeBudget(r) : undefined;
@@ -95,24 +120,13 @@ export function createLedgerStore(db: Db): LedgerStore {
     return (r && optStr(r, 'alias')) ?? id;
   };
   return {
-    upsertUsage: async (sandboxId, exchangeId, u) => {
-      checkUsage(u);
-      db.run(
-        UPSERT_USAGE,
-        sandboxId,
-        exchangeId,
-        u.provider,
-        u.model,
-        ...TOKEN_FIELDS.map((k) => u[k]),
-        u.costUsd,
-        u.priced,
-        u.partial ? 1 : 0,
-        u.usageMissing ? 1 : 0,
-        u.runId ?? null,
-        u.atMs,
-        u.atMs,
-      );
-    },
+    upsertUsage: async (sandboxId, exchangeId, u) => upsert(sandboxId, exchangeId, u),
+    commitUsage: async (sandboxId, exchangeId, u) =>
+      db.tx(() => {
+        upsert(sandboxId, exchangeId, u);
+        return aiBudgetSync(sandboxId);
+      }),
+    aiBudget: async (sandboxId) => aiBudgetSync(sandboxId),
     listUsage: async (sandboxId, filter) => {
       const f = filterSql(sandboxId, filter);
       return db.all(`SELECT * FROM ledger WHERE ${f.where} ORDER BY first_at_ms, exchange_id`, ...f.params).map(decodeUsage);

@@ -109,7 +109,7 @@ export interface LedgerStore {
   aiBudget(sandboxId: string): Promise<AiBudget | undefined>;
   /**
    * `upsertUsage`, then `aiBudget` as of that commit, in one transaction: the meter's write per
-   * usage update (one lock round instead of three reads and a write).
+   * usage update (one lock round instead of a write and two reads).
    */
   commitUsage(sandboxId: string, exchangeId: string, usage: UsageUpdate): Promise<AiBudget | undefined>;
   /**

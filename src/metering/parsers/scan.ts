@@ -9,7 +9,7 @@ export type IndexOf = (haystack: Buffer, needle: Buffer, from: number) => number
 
 export const jsIndexOf: IndexOf = (haystack, needle, from) => haystack.indexOf(needle, from);
 
-/** The addon's search, or null with the reason (never compiles: this is a hot path). */
+/** The addon's search, or why there is none (never compiles: this is a hot path). */
 export function nativeIndexOf(): { indexOf: IndexOf; isa: string } | { reason: string } {
   const r = loadAddon<{ indexOf: IndexOf; isa: string }>('km-scan', false);
   return 'addon' in r ? { indexOf: r.addon.indexOf, isa: r.addon.isa } : r;

@@ -247,7 +247,24 @@ static void pump(relay_t *r, tunnel_t *t, int64_t now, tunnel_t **grave) {
   }
 }
 
+static int make_pipe(dir_t *d, size_t bytes);
+
+/* What `open` leaves to this thread, so that the caller's first bytes go out sooner: socket
+ * buffer sizes and the pipes. A pipe that cannot be made (no descriptors left) means
+ * read/write for that direction, not a failed tunnel: its first bytes may already be sent. */
+static void setup(relay_t *r, tunnel_t *t) {
+  int sb = r->sock_bytes;
+  for (int i = 0; i < 2; i++) {
+    if (sb > 0) {
+      setsockopt(t->fd[i], SOL_SOCKET, SO_RCVBUF, &sb, sizeof sb);
+      setsockopt(t->fd[i], SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+    }
+    if (!t->d[i].rw && make_pipe(&t->d[i], r->pipe_bytes) < 0) t->d[i].rw = 1;
+  }
+}
+
 static void add(relay_t *r, tunnel_t *t, int64_t now, tunnel_t **grave) {
+  setup(r, t);
   t->next = r->list;
   if (r->list) r->list->prev = t;
   r->list = t;
@@ -497,15 +514,12 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static int take_fd(int fd, int sock_bytes) {
+/* A duplicate of the caller's descriptor, non-blocking. */
+static int take_fd(int fd) {
   int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (d < 0) return -1;
   int fl = fcntl(d, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(d, F_SETFL, fl | O_NONBLOCK);
-  if (sock_bytes > 0) {
-    setsockopt(d, SOL_SOCKET, SO_RCVBUF, &sock_bytes, sizeof sock_bytes);
-    setsockopt(d, SOL_SOCKET, SO_SNDBUF, &sock_bytes, sizeof sock_bytes);
-  }
   return d;
 }
 
@@ -570,12 +584,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     socklen_t tl = sizeof type;
     if (fds[i] < 0 || getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &tl) < 0) err = fds[i] < 0 ? EBADF : errno;
     else if (type != SOCK_STREAM) err = ESOCKTNOSUPPORT;
-    else if ((t->fd[i] = take_fd(fds[i], r->sock_bytes)) < 0) err = errno;
+    else if ((t->fd[i] = take_fd(fds[i])) < 0) err = errno;
   }
-  for (int i = 0; i < 2 && !err; i++) {
-    if (flags & FLAG_RW) t->d[i].rw = 1;
-    else if (make_pipe(&t->d[i], r->pipe_bytes) < 0) err = errno;
-  }
+  for (int i = 0; i < 2; i++) t->d[i].rw = (flags & FLAG_RW) != 0;
   if (!err) err = -preload(&t->d[0], env, argv[3], t->fd[1]);
   if (!err) err = -preload(&t->d[1], env, argv[4], t->fd[0]);
   if (err) {

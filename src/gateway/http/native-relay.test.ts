@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,3 +195,93 @@ for (const readWrite of [false, true]) {
     }));
   });
 }
+
+/** Pipes this process holds (the relay's are the only ones a tunnel adds). */
+function pipeCount(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('pipe:')) n++;
+    } catch {
+      // the directory's own descriptor, closed by now
+    }
+  }
+  return n;
+}
+
+const openFileLimit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Infinity);
+
+describe('native relay without descriptors for its pipes', { skip: skip || (openFileLimit > 65_536 ? `open-file limit ${openFileLimit} too high to exhaust` : false) }, () => {
+  test('a tunnel whose pipes cannot be made relays by read/write instead, its first bytes already sent', async () => {
+    // The addon itself, so that no descriptor is freed between `open` and the thread's set-up
+    // (the NativeRelay closes Node's descriptors right after `open`).
+    const raw = (addon as { addon: Parameters<typeof createNativeRelay>[0] }).addon;
+    let ended!: (v: [number, number, number, number]) => void;
+    const endOf = new Map<number, (v: [number, number, number, number]) => void>();
+    const handle = raw.create((id, aToB, bToA, reason) => endOf.get(id)?.([id, aToB, bToA, reason]), 256 * 1024, 0);
+    const fillers: number[] = [];
+    const sockets: Socket[] = [];
+    type Fd = Socket & { _handle: { fd: number; reading: boolean; readStop(): number } };
+    const take = (a: Socket, b: Socket, toB: Buffer): number => {
+      for (const s of [a, b] as Fd[]) {
+        s._handle.reading = false;
+        s._handle.readStop();
+      }
+      return raw.open(handle, (a as Fd)._handle.fd, (b as Fd)._handle.fd, toB, null, 0, 0);
+    };
+    try {
+      // A normal tunnel adds a pipe per direction (and starts the thread).
+      const before = pipeCount();
+      const [wa, wc] = await pair();
+      const [wb, wu] = await pair();
+      sockets.push(wa, wc, wb, wu);
+      endOf.set(take(wa, wb, Buffer.alloc(0)), () => {});
+      wc.write('w'); // relayed by the thread, so the tunnel is set up
+      await new Promise((r) => wu.once('data', r));
+      assert.equal(pipeCount() - before, 4, 'a spliced tunnel holds a pipe per direction');
+
+      const [a, client] = await pair();
+      const [b, upstream] = await pair();
+      sockets.push(a, client, b, upstream);
+      const base = pipeCount();
+      // Every descriptor taken but the two the relay duplicates.
+      for (;;) {
+        try {
+          fillers.push(openSync('/dev/null', 'r'));
+        } catch {
+          break;
+        }
+      }
+      closeSync(fillers.pop()!);
+      closeSync(fillers.pop()!);
+      const first = Buffer.from('client-hello;');
+      const done = new Promise<[number, number, number, number]>((r) => (ended = r));
+      endOf.set(take(a, b, first), ended);
+      assert.equal((await new Promise<Buffer>((r) => upstream.once('data', r))).toString(), 'client-hello;');
+      // The thread relays, so it has set the tunnel up: now give the descriptors back.
+      client.write('x');
+      assert.equal((await new Promise<Buffer>((r) => upstream.once('data', r))).toString(), 'x');
+      for (const fd of fillers.splice(0)) closeSync(fd);
+      assert.equal(pipeCount(), base, 'no pipes: this tunnel moves its bytes by read/write');
+      a.destroy();
+      b.destroy();
+      const up = randomBytes(1 << 20);
+      const down = randomBytes(1 << 20);
+      const atUpstream = readAll(upstream);
+      const atClient = readAll(client);
+      client.end(up);
+      upstream.end(down);
+      assert.equal(sha(await atUpstream), sha(up));
+      assert.equal(sha(await atClient), sha(down));
+      const [, aToB, bToA, reason] = await done;
+      assert.deepEqual({ aToB, bToA, reason }, { aToB: first.length + 1 + up.length, bToA: down.length, reason: 0 });
+    } finally {
+      for (const fd of fillers) closeSync(fd);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => {
+        endOf.set(0, () => r());
+        raw.stop(handle);
+      });
+    }
+  });
+});

@@ -3,13 +3,17 @@
  * metering hook and without, side by side in one run. Each gateway runs in its own worker
  * process so its CPU time (all threads: GC included) is measured on its own.
  *
- *   scripts/node bench/metering.ts [--n 1600] [--block 16] [--warm 20] [--kb 1024] [--cpu-prof DIR]
+ *   scripts/node bench/metering.ts [--n 1600] [--block 16] [--warm 20] [--kb 1024] [--cpu-prof DIR] [--aa]
+ *                                  [--node-flags=--initial-old-space-size=128]
  *
  * Each client keeps its connection alive, so the figures are per request (no handshakes).
  * `--n` streams per gateway are measured in rounds of one `--block` per gateway after `--warm`
  * streams each (a block of 16 spans about one full GC on each side, so a round's ratio does not
  * hinge on which side a collection fell in); `--cpu-prof DIR` writes a CPU profile of each
- * gateway worker into DIR.
+ * gateway worker into DIR. `--aa` runs the unmetered gateway in both slots (an A/A run): its
+ * ratios show the bench's own noise and slot bias on this host, the yardstick for the real run's.
+ * `--node-flags` are given to both gateway workers: a larger initial old space, for one, takes
+ * nearly all full collections (and most of the round-to-round noise) out of the comparison.
  * Reports gateway CPU per stream (metered / plain; target ≤ 1.05) and time to first byte
  * (difference of medians; target ≤ 1 ms), plus the ledger rows written as a sanity check. The
  * metered sandbox has an AI limit (never reached), so every request and commit reads the budget;
@@ -85,8 +89,9 @@ function sseStream(kb: number): Buffer[] {
   return out;
 }
 
-function startWorker(input: WorkerInput, profDir: string | undefined): Promise<{ w: ChildProcess; port: number; caFile: string }> {
-  const execArgv = profDir ? [...process.execArgv, '--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${input.metered ? 'metered' : 'plain'}.cpuprofile`] : process.execArgv;
+function startWorker(input: WorkerInput, profDir: string | undefined, nodeFlags: string[]): Promise<{ w: ChildProcess; port: number; caFile: string }> {
+  const prof = profDir ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${input.metered ? 'metered' : 'plain'}.cpuprofile`] : [];
+  const execArgv = [...process.execArgv, ...nodeFlags, ...prof];
   const w = fork(new URL(import.meta.url), [], { execArgv, env: { ...process.env, KM_BENCH_GATEWAY: JSON.stringify(input) } });
   return new Promise((resolve) => w.once('message', (m: { port: number; caFile: string }) => resolve({ w, ...m })));
 }
@@ -120,7 +125,8 @@ async function oneStream(agent: Agent): Promise<{ ttfbMs: number; totalMs: numbe
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1600' }, block: { type: 'string', default: '16' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1600' }, block: { type: 'string', default: '16' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' }, aa: { type: 'boolean', default: false }, 'node-flags': { type: 'string', default: '' } } });
+  const nodeFlags = values['node-flags'].split(/\s+/).filter(Boolean);
   const n = Number(values.n);
   const perBlock = Number(values.block);
   const warm = Number(values.warm);
@@ -138,8 +144,8 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   const originPort = (origin.address() as AddressInfo).port;
   const { readFile } = await import('node:fs/promises');
-  const metered = await startWorker({ metered: true, originPort, originCaPem: originCa.certPem }, values['cpu-prof']);
-  const plain = await startWorker({ metered: false, originPort, originCaPem: originCa.certPem }, values['cpu-prof']);
+  const metered = await startWorker({ metered: !values.aa, originPort, originCaPem: originCa.certPem }, values['cpu-prof'], nodeFlags);
+  const plain = await startWorker({ metered: false, originPort, originCaPem: originCa.certPem }, values['cpu-prof'], nodeFlags);
   const am = agentFor(metered.port, await readFile(metered.caFile, 'utf8'));
   const ap = agentFor(plain.port, await readFile(plain.caFile, 'utf8'));
   // Warm-up (connection, leaf minting, JIT tiering), then reset the CPU baselines.
@@ -175,12 +181,12 @@ async function main(): Promise<void> {
   const ttfbM = median(res.m.map((r) => r.ttfbMs));
   const ttfbP = median(res.p.map((r) => r.ttfbMs));
   const rows: Array<[string, string, string, string]> = [
-    ['', 'metered', 'plain', 'ratio / diff'],
+    ['', values.aa ? 'plain (A)' : 'metered', values.aa ? 'plain (B)' : 'plain', values.aa ? 'ratio / diff (A/A run: no metering on either side)' : 'ratio / diff'],
     ['stream bytes', String(res.m[0]!.bytes), String(res.p[0]!.bytes), ''],
-    ['gateway CPU per stream (ms)', cpuM.toFixed(2), cpuP.toFixed(2), `${median(ratios).toFixed(3)}x median of ${ratios.length} rounds (target ≤ 1.05)`],
+    ['gateway CPU per stream (ms)', cpuM.toFixed(2), cpuP.toFixed(2), `${median(ratios).toFixed(3)}x median of ${ratios.length} rounds (${values.aa ? 'A/A: 1 but for noise' : 'target ≤ 1.05'})`],
     ['  per-round ratio p25 / p75, ratio of totals', '', '', `${quantile(ratios, 0.25).toFixed(3)} / ${quantile(ratios, 0.75).toFixed(3)}, ${(cpuM / cpuP).toFixed(3)}x`],
     ['major GCs per 100 streams', ((gcs.get(metered.w)! / count) * 100).toFixed(1), ((gcs.get(plain.w)! / count) * 100).toFixed(1), ''],
-    ['time to first byte p50 (ms)', ttfbM.toFixed(2), ttfbP.toFixed(2), `${(ttfbM - ttfbP >= 0 ? '+' : '')}${(ttfbM - ttfbP).toFixed(2)} ms (target ≤ 1 ms)`],
+    ['time to first byte p50 (ms)', ttfbM.toFixed(2), ttfbP.toFixed(2), `${(ttfbM - ttfbP >= 0 ? '+' : '')}${(ttfbM - ttfbP).toFixed(2)} ms (${values.aa ? 'A/A: 0 but for noise' : 'target ≤ 1 ms'})`],
     ['total time p50 (ms)', median(res.m.map((r) => r.totalMs)).toFixed(2), median(res.p.map((r) => r.totalMs)).toFixed(2), ''],
   ];
   // The parser alone over the same stream, in this process (least sensitive to host load).
@@ -216,7 +222,7 @@ async function main(): Promise<void> {
   rows.push(['usage parser alone (ms)', ((c1.user + c1.system) / 200 / 1000).toFixed(3), '', `${(((c1.user + c1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
   rows.push([`bedrock stream parser alone (${frames.length} frames)`, ((b1.user + b1.system) / 200 / 1000).toFixed(3), '', `${(((b1.user + b1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
   for (const r of rows) console.log(`${r[0].padEnd(40)}${r[1].padStart(10)}${r[2].padStart(10)}  ${r[3]}`);
-  console.log(`ledger rows written by the metered gateway: ${end.m.rows} (expected ${count + warm})`);
+  if (!values.aa) console.log(`ledger rows written by the metered gateway: ${end.m.rows} (expected ${count + warm})`);
   am.destroy();
   ap.destroy();
   metered.w.send('close');

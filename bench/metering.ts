@@ -4,7 +4,7 @@
  * process so its CPU time (all threads: GC included) is measured on its own.
  *
  *   scripts/node bench/metering.ts [--n 1600] [--block 16] [--warm 20] [--kb 1024] [--cpu-prof DIR] [--aa]
- *                                  [--node-flags=--initial-old-space-size=128]
+ *                                  [--node-flags='--flag …']
  *
  * Each client keeps its connection alive, so the figures are per request (no handshakes).
  * `--n` streams per gateway are measured in rounds of one `--block` per gateway after `--warm`
@@ -12,8 +12,8 @@
  * hinge on which side a collection fell in); `--cpu-prof DIR` writes a CPU profile of each
  * gateway worker into DIR. `--aa` runs the unmetered gateway in both slots (an A/A run): its
  * ratios show the bench's own noise and slot bias on this host, the yardstick for the real run's.
- * `--node-flags` are given to both gateway workers: a larger initial old space, for one, takes
- * nearly all full collections (and most of the round-to-round noise) out of the comparison.
+ * Both gateway workers run with kmd's Node flags (KMD_NODE_FLAGS), or with `--node-flags`
+ * instead (`--node-flags=` for Node's defaults).
  * Reports gateway CPU per stream (metered / plain; target ≤ 1.05) and time to first byte
  * (difference of medians; target ≤ 1 ms), plus the ledger rows written as a sanity check. The
  * metered sandbox has an AI limit (never reached), so every request and commit reads the budget;
@@ -33,6 +33,7 @@ import { openSqliteStore } from '../src/store/index.ts';
 import { insertTestSandbox, startMeteredGateway } from '../src/metering/testdata/harness.ts';
 import { createUsageParser } from '../src/metering/parsers/index.ts';
 import { eventFrame } from '../src/metering/testdata/fake-providers.ts';
+import { KMD_NODE_FLAGS } from '../src/daemon/spawn.ts';
 
 interface WorkerInput {
   metered: boolean;
@@ -125,8 +126,8 @@ async function oneStream(agent: Agent): Promise<{ ttfbMs: number; totalMs: numbe
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1600' }, block: { type: 'string', default: '16' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' }, aa: { type: 'boolean', default: false }, 'node-flags': { type: 'string', default: '' } } });
-  const nodeFlags = values['node-flags'].split(/\s+/).filter(Boolean);
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1600' }, block: { type: 'string', default: '16' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' }, aa: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
+  const nodeFlags = values['node-flags'] === undefined ? [...KMD_NODE_FLAGS] : values['node-flags'].split(/\s+/).filter(Boolean);
   const n = Number(values.n);
   const perBlock = Number(values.block);
   const warm = Number(values.warm);
@@ -221,6 +222,7 @@ async function main(): Promise<void> {
   const b1 = process.cpuUsage(b0);
   rows.push(['usage parser alone (ms)', ((c1.user + c1.system) / 200 / 1000).toFixed(3), '', `${(((c1.user + c1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
   rows.push([`bedrock stream parser alone (${frames.length} frames)`, ((b1.user + b1.system) / 200 / 1000).toFixed(3), '', `${(((b1.user + b1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
+  console.log(`gateway workers' Node flags: ${nodeFlags.join(' ') || '(none)'}`);
   for (const r of rows) console.log(`${r[0].padEnd(40)}${r[1].padStart(10)}${r[2].padStart(10)}  ${r[3]}`);
   if (!values.aa) console.log(`ledger rows written by the metered gateway: ${end.m.rows} (expected ${count + warm})`);
   am.destroy();

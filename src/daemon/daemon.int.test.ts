@@ -13,6 +13,7 @@ import { KM_VERSION } from '../cli/version.ts';
 import { isKmdProcess, processAlive } from './files.ts';
 import { daemonStatus, ensureDaemon, stopDaemon } from './lifecycle.ts';
 import { createDaemon } from './server.ts';
+import { KMD_NODE_FLAGS } from './spawn.ts';
 
 interface Home {
   stateDir: string;
@@ -58,6 +59,8 @@ test('starts kmd on demand: health, socket 0600, state dir 0700, pid file, detac
   const stat = readFileSync(`/proc/${d.health.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   assert.equal(Number(stat[2]), d.health.pid, 'kmd leads its own process group');
   assert.equal(Number(stat[3]), d.health.pid, 'kmd leads its own session');
+  const argv = readFileSync(`/proc/${d.health.pid}/cmdline`, 'utf8').split('\0');
+  assert.deepEqual(argv.slice(1, 1 + KMD_NODE_FLAGS.length), [...KMD_NODE_FLAGS], 'kmd runs with its Node flags');
 });
 
 test('kill -9 leaves a stale socket and pid file; the next call recovers', async (t) => {

@@ -40,4 +40,4 @@ export {
 export { MAX_SOCKET_PATH_BYTES, isKmdProcess, processAlive, readPidFile, socketPathProblem } from './files.ts';
 export { existingLockName, isHeld, lockName } from './lock.ts';
 export { runKmd, type RunKmdOptions } from './kmd.ts';
-export { KMD_ENTRY, spawnKmd, type SpawnKmd, type SpawnedKmd } from './spawn.ts';
+export { KMD_ENTRY, KMD_NODE_FLAGS, spawnKmd, type SpawnKmd, type SpawnedKmd } from './spawn.ts';

@@ -247,7 +247,16 @@ static void pump(relay_t *r, tunnel_t *t, int64_t now, tunnel_t **grave) {
   }
 }
 
-static int make_pipe(dir_t *d, size_t bytes);
+static int make_pipe(dir_t *d, size_t bytes) {
+  int p[2];
+  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return -1;
+  d->pr = p[0];
+  d->pw = p[1];
+  if (bytes > 0) fcntl(d->pw, F_SETPIPE_SZ, (int)bytes); /* best effort: the default works */
+  int cap = fcntl(d->pw, F_GETPIPE_SZ);
+  d->pcap = cap > 0 ? (size_t)cap : 65536;
+  return 0;
+}
 
 /* What `open` leaves to this thread, so that the caller's first bytes go out sooner: socket
  * buffer sizes and the pipes. A pipe that cannot be made (no descriptors left) means
@@ -521,17 +530,6 @@ static int take_fd(int fd) {
   int fl = fcntl(d, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(d, F_SETFL, fl | O_NONBLOCK);
   return d;
-}
-
-static int make_pipe(dir_t *d, size_t bytes) {
-  int p[2];
-  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return -1;
-  d->pr = p[0];
-  d->pw = p[1];
-  if (bytes > 0) fcntl(d->pw, F_SETPIPE_SZ, (int)bytes); /* best effort: the default works */
-  int cap = fcntl(d->pw, F_GETPIPE_SZ);
-  d->pcap = cap > 0 ? (size_t)cap : 65536;
-  return 0;
 }
 
 /* Copies the caller's bytes and writes what the socket takes right away: the first bytes of a

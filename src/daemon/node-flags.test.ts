@@ -19,7 +19,6 @@ function launcherArgs(name: 'km' | 'kmd'): string[] {
   try {
     mkdirSync(join(root, 'bin'));
     mkdirSync(join(root, 'scripts'));
-    mkdirSync(join(root, 'src/bin'), { recursive: true });
     copyFileSync(LAUNCHER, join(root, 'bin/km'));
     chmodSync(join(root, 'bin/km'), 0o755);
     symlinkSync('km', join(root, 'bin/kmd'));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { loadAddon } from '../../native/index.ts';
-import { createNativeRelay, type NativeRelay, type RelayEnd } from './native-relay.ts';
+import { createNativeRelay, stopReading, type NativeRelay, type RelayEnd } from './native-relay.ts';
 
 const addon = loadAddon<Parameters<typeof createNativeRelay>[0]>('km-relay');
 const skip = 'reason' in addon ? addon.reason : false;
@@ -221,13 +221,10 @@ describe('native relay without descriptors for its pipes', { skip: skip || (open
     const handle = raw.create((id, aToB, bToA, reason) => endOf.get(id)?.([id, aToB, bToA, reason]), 256 * 1024, 0);
     const fillers: number[] = [];
     const sockets: Socket[] = [];
-    type Fd = Socket & { _handle: { fd: number; reading: boolean; readStop(): number } };
+    const fdOf = (s: Socket): number => (s as Socket & { _handle: { fd: number } })._handle.fd;
     const take = (a: Socket, b: Socket, toB: Buffer): number => {
-      for (const s of [a, b] as Fd[]) {
-        s._handle.reading = false;
-        s._handle.readStop();
-      }
-      return raw.open(handle, (a as Fd)._handle.fd, (b as Fd)._handle.fd, toB, null, 0, 0);
+      assert.equal(stopReading(a).length + stopReading(b).length, 0, 'nothing buffered in Node');
+      return raw.open(handle, fdOf(a), fdOf(b), toB, null, 0, 0);
     };
     try {
       // A normal tunnel adds a pipe per direction (and starts the thread).

@@ -63,7 +63,7 @@ function handOverFd(s: Duplex): number {
  * Stops Node reading and takes what it buffered. Synchronous with `open` and `destroy`: libuv
  * reads only when the loop polls, so no byte can land in the stream in between.
  */
-function stopReading(s: Duplex): Buffer {
+export function stopReading(s: Duplex): Buffer {
   const chunks: Buffer[] = [];
   while (s.readableLength > 0) {
     const c = s.read() as Buffer | null;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { normaliseTarget, parseAuthority } from './admit.ts';
 
 test('parseAuthority keeps explicit ports, even scheme defaults', () => {
@@ -12,6 +13,36 @@ test('parseAuthority keeps explicit ports, even scheme defaults', () => {
   for (const bad of ['', ':80', 'a:b', 'a:99999', 'a:0', 'x y', 'a/b', 'u@h', '[::1', 'a:80:90']) {
     assert.equal(parseAuthority(bad, 80), null, bad);
   }
+});
+
+/** What the URL parser makes of the host part (the slow path the plain-name shortcut must match). */
+function viaUrl(host: string): string | null {
+  try {
+    const h = new URL(`http://${host}`).hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+    return h === '' ? null : h;
+  } catch {
+    return null;
+  }
+}
+
+test('parseAuthority: a host that looks like a plain name comes out exactly as the URL parser has it', () => {
+  // The corners of the shortcut: IPv4 forms (decimal, hex, octal, short), punycode, empty labels.
+  const corners = ['foo.0x1f', 'foo.0X', 'foo.0x1f.', '0x7f.1', '127.1', '1.2.3.4.', 'a.09', 'a.1-2', '1e3', 'a.b-', '-a.b', 'xn--bcher-kva.example',
+    'XN--BCHER-KVA.example', 'xn--zz.example', 'a..b', '.a', 'a.', 'A.B.C', '0x', 'x0x1', 'ab.0xg', '1.0x', '99999999999'];
+  for (const host of corners) {
+    const got = parseAuthority(`${host}:443`, 80);
+    const want = viaUrl(host);
+    assert.deepEqual(got, want === null ? null : { host: want, port: 443 }, host);
+  }
+  const label = fc.stringMatching(/^(?:[a-zA-Z0-9-]{1,8}|0[xX][0-9a-fA-F]{0,4}|[0-9]{1,4}|xn--[a-z0-9]{1,6})$/);
+  fc.assert(
+    fc.property(fc.array(label, { minLength: 1, maxLength: 5 }), fc.boolean(), (labels, dot) => {
+      const host = labels.join('.') + (dot ? '.' : '');
+      const want = viaUrl(host);
+      assert.deepEqual(parseAuthority(host, 443), want === null ? null : { host: want, port: 443 }, host);
+    }),
+    { numRuns: 5000 },
+  );
 });
 
 test('normaliseTarget resolves dot segments the way the upstream would', () => {

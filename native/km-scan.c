@@ -1,7 +1,8 @@
 /*
- * km-scan: a Node-API addon with one function, a substring search for the gateway's usage
- * meter (src/metering/parsers/scan.ts). The meter looks for a short key (`usage`) in every
- * chunk of an AI response stream, so the search runs over every byte the gateway relays.
+ * km-scan: a Node-API addon for the gateway's usage meter (src/metering/parsers/scan.ts): a
+ * substring search, and the SSE gate's per-chunk scan built on it. The meter looks for a short
+ * key (`usage`) in every chunk of an AI response stream, so the search runs over every byte the
+ * gateway relays.
  *
  *   indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
  *
@@ -10,6 +11,16 @@
  * or 16 (SSE2) positions at once and checks the middle only where both match, so ordinary
  * text costs about one vector step per 32 bytes; elsewhere it is memmem(3). `isa` names the
  * path in use.
+ *
+ *   gateScan(chunk, key, prev: Uint8Array | null, prevFrom, withCr, out: Int32Array): number
+ *
+ * The SSE usage gate's (src/metering/parsers/sse-gate.ts) per-chunk questions in one call:
+ * returns the first position of `key` in `chunk` (or -1); out[0] = the end of the last event
+ * boundary lying wholly in `chunk` (LF LF, and CRLF CRLF or CR CR once `withCr`), or -1;
+ * out[1] = 1 when `withCr` was 0, no LF LF was found and `chunk` holds a CR (out[0] is then
+ * computed with the CR forms); out[2] = 1 when `key` starts in `prev[prevFrom..]` (the carried
+ * bytes) and ends in `chunk`, 0 when not, -1 when `prev` holds fewer than max(3, m - 1) bytes
+ * from prevFrom (the caller looks further back itself).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -100,6 +111,64 @@ static napi_value js_index_of(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* End of the last boundary wholly in s[0..n): the largest e at which LF LF (or CR CR, CRLF CRLF) ends. */
+static long last_cut(const uint8_t *s, size_t n, int with_cr) {
+  for (size_t e = n; e >= 2; e--) {
+    const uint8_t a = s[e - 2], b = s[e - 1];
+    if (a == '\n' && b == '\n') return (long)e;
+    if (with_cr && a == '\r' && b == '\r') return (long)e;
+    if (with_cr && e >= 4 && a == '\r' && b == '\n' && s[e - 4] == '\r' && s[e - 3] == '\n') return (long)e;
+  }
+  return -1;
+}
+
+/* Does k[0..m) start in the last bytes of p[0..pn) and end in c[0..cn)? */
+static int straddles(const uint8_t *p, size_t pn, const uint8_t *c, size_t cn, const uint8_t *k, size_t m) {
+  for (size_t s = 1; s < m; s++) {
+    if (s > pn || m - s > cn) continue;
+    if (memcmp(p + pn - s, k, s) == 0 && memcmp(c, k + s, m - s) == 0) return 1;
+  }
+  return 0;
+}
+
+static napi_value js_gate_scan(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_value out_value;
+  const uint8_t *s, *k, *p = NULL;
+  size_t n, m, pn = 0;
+  int64_t from = 0;
+  int32_t with_cr = 0;
+  napi_valuetype prev_type = napi_undefined;
+  napi_typedarray_type out_type;
+  size_t out_len = 0;
+  void *out_data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || !bytes_of(env, argv[0], &s, &n) || !bytes_of(env, argv[1], &k, &m) || m == 0 ||
+      napi_typeof(env, argv[2], &prev_type) != napi_ok || (prev_type != napi_null && !bytes_of(env, argv[2], &p, &pn)) ||
+      napi_get_value_int64(env, argv[3], &from) != napi_ok || napi_get_value_int32(env, argv[4], &with_cr) != napi_ok ||
+      napi_get_typedarray_info(env, argv[5], &out_type, &out_len, &out_data, NULL, NULL) != napi_ok || out_type != napi_int32_array || out_len < 3) {
+    napi_throw_type_error(env, NULL, "gateScan(chunk: Uint8Array, key: Uint8Array, prev: Uint8Array | null, prevFrom: number, withCr: number, out: Int32Array(3))");
+    return NULL;
+  }
+  int32_t *out = out_data;
+  long last = last_cut(s, n, with_cr != 0);
+  out[1] = 0;
+  if (last < 0 && !with_cr && memchr(s, '\r', n) != NULL) {
+    out[1] = 1;
+    last = last_cut(s, n, 1);
+  }
+  out[0] = (int32_t)last;
+  if (prev_type == napi_null) out[2] = 0;
+  else {
+    if (from < 0) from = 0;
+    const size_t rest = (uint64_t)from >= pn ? 0 : pn - (size_t)from;
+    const size_t reach = m - 1 > 3 ? m - 1 : 3;
+    out[2] = rest < reach ? -1 : straddles(p + pn - rest, rest, s, n, k, m);
+  }
+  napi_create_int64(env, find(s, n, k, m), &out_value);
+  return out_value;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
 #if defined(__x86_64__)
   /* KM_SCAN_ISA=sse2 keeps the baseline path (how the tests reach it on AVX2 machines). */
@@ -115,6 +184,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_create_string_utf8(env, isa, NAPI_AUTO_LENGTH, &isa_value);
   napi_property_descriptor props[] = {
     { "indexOf", NULL, js_index_of, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gateScan", NULL, js_gate_scan, NULL, NULL, NULL, napi_enumerable, NULL },
     { "isa", NULL, NULL, NULL, NULL, isa_value, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -4,11 +4,18 @@ import fc from 'fast-check';
 import { createSseDecoder } from './sse.ts';
 import { createSseGate } from './sse-gate.ts';
 import { chunked } from '../testdata/chunks.ts';
-import { jsIndexOf, nativeIndexOf, type IndexOf } from './scan.ts';
+import { gateScan, jsIndexOf, nativeIndexOf, type GateScan, type IndexOf } from './scan.ts';
 
 const native = nativeIndexOf();
-/** Each gate test runs with Buffer#indexOf and, when built, the km-scan addon's search. */
-const searches: Array<[string, IndexOf]> = [['Buffer#indexOf', jsIndexOf], ...('indexOf' in native ? [['km-scan', native.indexOf] as [string, IndexOf]] : [])];
+type GateOptions = { indexOf?: IndexOf; gateScan?: GateScan | null };
+/**
+ * Each gate test runs with Buffer#indexOf and, when built, the km-scan addon's search asked
+ * question by question, and its one-call scan (what the meters use).
+ */
+const searches: Array<[string, GateOptions]> = [
+  ['Buffer#indexOf', { indexOf: jsIndexOf }],
+  ...('indexOf' in native ? [['km-scan indexOf', { indexOf: native.indexOf }] as [string, GateOptions], ['km-scan gateScan', { gateScan: native.gateScan }] as [string, GateOptions]] : []),
+];
 
 const events = fc.array(
   fc.record({
@@ -30,7 +37,7 @@ for (const [name, search] of searches) {
       const buf = body(evs, eol, comment);
       const full = createSseDecoder();
       const expected = [...full.push(buf.toString('utf8')), ...full.end()].filter((e) => e.data.includes('usage') || e.event.includes('usage'));
-      const gate = createSseGate(['usage'], { indexOf: search });
+      const gate = createSseGate(['usage'], search);
       const got = [...chunked(buf, cuts).flatMap((c) => gate.push(c)), ...gate.end()].filter((e) => e.data.includes('usage') || e.event.includes('usage'));
       assert.deepEqual(got, expected);
     }),
@@ -38,6 +45,57 @@ for (const [name, search] of searches) {
   );
 });
 }
+
+test('the meters\' gates use the one-call scan when km-scan is built', { skip: 'reason' in native ? native.reason : false }, () => {
+  assert.equal(gateScan, 'gateScan' in native ? native.gateScan : null);
+  assert.equal(typeof gateScan, 'function');
+});
+
+/** What gateScan answers, from the gate's separate questions (Buffer#indexOf throughout). */
+function scanByParts(chunk: Buffer, key: Buffer, prev: Buffer | null, from: number, withCr: boolean): number[] {
+  const lastCut = (cr: boolean): number => {
+    let end = -1;
+    for (const b of cr ? ['\n\n', '\r\n\r\n', '\r\r'] : ['\n\n']) {
+      const i = chunk.lastIndexOf(b);
+      if (i >= 0 && i + b.length > end) end = i + b.length;
+    }
+    return end;
+  };
+  let last = lastCut(withCr);
+  let cr = 0;
+  if (last < 0 && !withCr && chunk.indexOf(13) >= 0) (cr = 1), (last = lastCut(true));
+  let straddle = 0;
+  if (prev) {
+    const rest = prev.subarray(Math.min(from, prev.length));
+    if (rest.length < Math.max(3, key.length - 1)) straddle = -1;
+    else {
+      const j = Buffer.concat([rest.subarray(rest.length - (key.length - 1)), chunk.subarray(0, key.length - 1)]);
+      const i = j.indexOf(key);
+      straddle = i >= 0 && i < key.length - 1 && i + key.length > key.length - 1 ? 1 : 0;
+    }
+  }
+  return [chunk.indexOf(key), last, cr, straddle];
+}
+
+test('gateScan answers what the separate searches answer, on bytes full of near misses', { skip: 'reason' in native ? native.reason : false }, () => {
+  const scan = (native as { gateScan: GateScan }).gateScan;
+  const bytes = (max: number) => fc.array(fc.constantFrom(...'\n\r\n\rusagex'), { maxLength: max }).map((a) => Buffer.from(a.join('')));
+  const out = new Int32Array(3);
+  fc.assert(
+    fc.property(bytes(60), fc.option(bytes(12), { nil: null }), fc.nat(14), fc.boolean(), fc.constantFrom('usage', 'ab', 'u'), (chunk, prev, from, withCr, k) => {
+      const key = Buffer.from(k);
+      const h = scan(chunk, key, prev, from, withCr ? 1 : 0, out);
+      assert.deepEqual([h, ...out], scanByParts(chunk, key, prev, from, withCr));
+    }),
+    { numRuns: 5000 },
+  );
+  // A straddle found in a long carried piece, and the CR that switches the boundary forms.
+  assert.equal(scan(Buffer.from('age":1}\n\n'), Buffer.from('usage'), Buffer.from('data: {"us'), 0, 0, out), -1);
+  assert.deepEqual([...out], [9, 0, 1]);
+  assert.equal(scan(Buffer.from('x\r\n\r\nusage'), Buffer.from('usage'), null, 0, 0, out), 5);
+  assert.deepEqual([...out], [5, 1, 0]);
+  assert.throws(() => scan(Buffer.from('x'), Buffer.from('usage'), null, 0, 0, new Int32Array(2)), /gateScan/);
+});
 
 test('one-byte chunks and an oversized event still decode', () => {
   const buf = body([{ event: 'message_delta', data: '{"usage":{"output_tokens":800}}' }, { event: 'ping', data: 'x'.repeat(1_200_000) }, { event: 'message_delta', data: '{"usage":{"output_tokens":900}}' }], '\n', false);

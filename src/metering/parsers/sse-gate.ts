@@ -13,7 +13,7 @@
  * and decodes the rest of the stream as it comes.
  */
 import { createSseDecoder, type SseEvent } from './sse.ts';
-import { indexOf as defaultIndexOf, type IndexOf } from './scan.ts';
+import { gateScan as defaultGateScan, indexOf as defaultIndexOf, type GateScan, type IndexOf } from './scan.ts';
 
 const LF_LF = Buffer.from('\n\n');
 const LF_ONLY = [LF_LF] as const;
@@ -41,11 +41,19 @@ function decodeEvents(bytes: Buffer, atStreamStart: boolean): SseEvent[] {
   return out;
 }
 
-export function createSseGate(needles: readonly string[], opts: { indexOf?: IndexOf } = {}): SseGate {
+/** The native scan's answers (one gate runs at a time: a push never re-enters another). */
+const SCAN_OUT = new Int32Array(3);
+
+/**
+ * `indexOf`: the key search; `gateScan`: the one-call scan (null: each question on its own, as
+ * also when there is more than one needle or a custom `indexOf`).
+ */
+export function createSseGate(needles: readonly string[], opts: { indexOf?: IndexOf; gateScan?: GateScan | null } = {}): SseGate {
   const indexOf = opts.indexOf ?? defaultIndexOf;
   if (needles.some((n) => n === '' || /[\r\n]/.test(n))) throw new Error('SSE gate needles must be non-empty and single-line');
   const keys = needles.map((n) => Buffer.from(n));
   const reach = Math.max(BOUNDARY_REACH, ...keys.map((k) => k.length - 1));
+  const scan = keys.length === 1 && opts.indexOf === undefined ? (opts.gateScan === undefined ? defaultGateScan : opts.gateScan) : null;
   /** Bytes after the last boundary: whole chunks (references, not copies), the first from `skip`. */
   const pieces: Buffer[] = [];
   let skip = 0;
@@ -177,13 +185,25 @@ export function createSseGate(needles: readonly string[], opts: { indexOf?: Inde
       const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (bytes.length === 0) return NONE;
       if (ungated) return ungated.sse.push(ungated.text.decode(bytes, { stream: true }));
-      let last = lastCut(bytes);
-      if (last < 0 && !sawCr && bytes.indexOf(CR) >= 0) {
-        sawCr = true;
+      let last: number;
+      let straddled: boolean;
+      let h: number;
+      if (scan) {
+        // One native call: the key, the last boundary (and the first CR), the straddle.
+        const tail = pieces.length > 0 ? pieces[pieces.length - 1]! : null;
+        h = scan(bytes, keys[0]!, tail, pieces.length === 1 ? skip : 0, sawCr ? 1 : 0, SCAN_OUT);
+        last = SCAN_OUT[0]!;
+        if (SCAN_OUT[1] === 1) sawCr = true;
+        straddled = SCAN_OUT[2] === 1 || (SCAN_OUT[2] === -1 && straddles(bytes));
+      } else {
         last = lastCut(bytes);
+        if (last < 0 && !sawCr && bytes.indexOf(CR) >= 0) {
+          sawCr = true;
+          last = lastCut(bytes);
+        }
+        straddled = straddles(bytes);
+        h = findKey(bytes, 0);
       }
-      const straddled = straddles(bytes);
-      let h = findKey(bytes, 0);
       // Where the carried event ends matters only when something is to be decoded.
       const first = last >= 0 && !carryHasKey && !straddled && h < 0 ? last : last >= 0 || carryLen > 0 ? firstCut(bytes) : -1;
       if (first < 0) {

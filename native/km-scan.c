@@ -146,8 +146,9 @@ static napi_value js_gate_scan(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || !bytes_of(env, argv[0], &s, &n) || !bytes_of(env, argv[1], &k, &m) || m == 0 ||
       napi_typeof(env, argv[2], &prev_type) != napi_ok || (prev_type != napi_null && !bytes_of(env, argv[2], &p, &pn)) ||
       napi_get_value_int64(env, argv[3], &from) != napi_ok || napi_get_value_int32(env, argv[4], &with_cr) != napi_ok ||
-      napi_get_typedarray_info(env, argv[5], &out_type, &out_len, &out_data, NULL, NULL) != napi_ok || out_type != napi_int32_array || out_len < 3) {
-    napi_throw_type_error(env, NULL, "gateScan(chunk: Uint8Array, key: Uint8Array, prev: Uint8Array | null, prevFrom: number, withCr: number, out: Int32Array(3))");
+      napi_get_typedarray_info(env, argv[5], &out_type, &out_len, &out_data, NULL, NULL) != napi_ok || out_type != napi_int32_array || out_len < 3 ||
+      n > INT32_MAX) {
+    napi_throw_type_error(env, NULL, "gateScan(chunk: Uint8Array (< 2 GiB), key: Uint8Array, prev: Uint8Array | null, prevFrom: number, withCr: number, out: Int32Array(3))");
     return NULL;
   }
   int32_t *out = out_data;

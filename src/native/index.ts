@@ -6,7 +6,7 @@
  *   cgroup), km-client (the CLI's native fast path), km-setup (sandbox setup steps);
  * - Node-API addons in `.toolchain/lib/<name>.node` (built against the headers shipped with
  *   the project's Node.js): km-relay (the gateway's splice(2) tunnel relay), km-scan (the
- *   usage meter's substring search).
+ *   usage meter's substring search and SSE gate scan).
  *
  * `installed*` only looks: latency-sensitive paths (km exec, a tunnel) never compile.
  */

@@ -9,6 +9,7 @@ import { createManualClock } from '../core/clock.ts';
 import { compilePolicy } from '../policy/index.ts';
 import { policyInput } from '../policy/test-input.ts';
 import { query, rcodeOf, streamAsk } from './dns/test-client.ts';
+import { startFakeUpstream } from './dns/test-upstream.ts';
 import { createSandboxCa } from './tls/index.ts';
 import { openSandboxGateway, type SandboxGatewayEvent } from './sandbox-gateway.ts';
 
@@ -72,4 +73,37 @@ test('one sandbox gateway: forward proxy, DNS filter and transparent listener on
   assert.ok(activity.length >= 4);
   const st = gw.stats();
   assert.ok(st.denied >= 2 && st.allowed >= 2, JSON.stringify(st));
+});
+
+test('with gateway.upstream_dns the gateway keeps its own answers for their TTL: two requests to one name, one query', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-sbgw-'));
+  const up = await startFakeUpstream();
+  up.records.set('named.test', [{ type: 'A', data: '127.0.0.1', ttl: 60 }]);
+  const clock = createManualClock(Date.parse('2027-03-01T09:00:00Z'));
+  const gw = await openSandboxGateway({
+    sandboxId: 'sb-0000abce',
+    policy: compilePolicy(policyInput({ hosts: ['named.test'] }), { sandboxId: 'sb-0000abce' }),
+    github: { mode: 'allowlist', allowedRepos: [], allowForcePush: false, allowRefDeletion: false, allowGraphQL: false },
+    ca: await createSandboxCa('sb-0000abce', clock),
+    gatewayDir: join(dir, 'gw'),
+    config: { upstreamDns: [`127.0.0.1:${up.port}`] },
+    clock,
+    onEvents: () => undefined,
+    onActivity: () => undefined,
+    flushMs: 20,
+  });
+  t.after(async () => {
+    await gw.close();
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Loopback is not a destination a profile can reach, so both are refused after the lookup.
+  for (let i = 0; i < 2; i++) {
+    const r = await viaProxy(join(dir, 'gw', 'proxy.sock'), 'http://named.test/');
+    assert.equal(JSON.parse(r.body).error, 'destination_not_allowed', r.body);
+  }
+  assert.equal(up.asked.filter((n) => n === 'named.test').length, 1);
+  clock.advance(60_000);
+  await viaProxy(join(dir, 'gw', 'proxy.sock'), 'http://named.test/');
+  assert.equal(up.asked.filter((n) => n === 'named.test').length, 2);
 });

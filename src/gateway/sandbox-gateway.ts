@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.ts';
+import { cachingResolve } from './http/dns-cache.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
 import { decideDns, decideHost, decidePath, isDestinationAllowed } from '../policy/index.ts';
 import { createDnsFilter, parseUpstream, upstreamsFromResolvConf, type DnsFilterHandle, type Upstream } from './dns/index.ts';
@@ -89,7 +90,7 @@ function dnsUpstreams(config: GatewayUpstreamConfig, resolvConf: string): Upstre
   return ups.length > 0 ? ups : [{ host: '127.0.0.1', port: 53 }];
 }
 
-function upstreamOptions(config: GatewayUpstreamConfig, dns: Upstream[], internalAddress: string | undefined): UpstreamOptions {
+function upstreamOptions(config: GatewayUpstreamConfig, dns: Upstream[], internalAddress: string | undefined, clock: Clock): UpstreamOptions {
   const out: UpstreamOptions = {
     hostOverrides: { ...(config.hostOverrides ?? {}), ...(internalAddress ? { 'km.internal': internalAddress } : {}) },
   };
@@ -99,7 +100,8 @@ function upstreamOptions(config: GatewayUpstreamConfig, dns: Upstream[], interna
   if (config.upstreamDns && config.upstreamDns.length > 0) {
     const resolver = new Resolver({ timeout: 3000, tries: 2 });
     resolver.setServers(dns.map((u) => (u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`)));
-    out.resolve = (name) => resolver.resolve4(name);
+    // Kept for their TTL: c-ares has no cache of its own (the host resolver may).
+    out.resolve = cachingResolve((name) => resolver.resolve4(name, { ttl: true }), clock);
   }
   return out;
 }
@@ -141,7 +143,7 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
   const onHttp = (e: GatewayEvent): void => push({ timestampMs: e.timestamp_ms ?? (Date.parse(e.timestamp) || o.clock.now()), eventType: e.event_type, detail: e.detail });
 
   const dnsUps = dnsUpstreams(o.config, o.resolvConf ?? readResolvConf());
-  const upstream = upstreamOptions(o.config, dnsUps, o.internalAddress);
+  const upstream = upstreamOptions(o.config, dnsUps, o.internalAddress, o.clock);
   // km.internal through the proxy reaches the same per-sandbox kmd socket as the in-sandbox
   // 127.0.0.2:80 bridge, so kmd learns the caller from the socket, never from the request.
   if (!o.internalAddress) upstream.internalSocket = join(o.gatewayDir, KMD_INTERNAL_SOCKET);

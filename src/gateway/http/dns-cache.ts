@@ -1,0 +1,62 @@
+/**
+ * The gateway's own lookups through the operator's `gateway.upstream_dns` resolvers, kept for
+ * their TTL (capped at 300 s, as the DNS filter caps what it hands the sandbox, SPEC §3.3): a
+ * new connection to a host the sandbox reached a moment ago does not wait for another DNS
+ * round trip, and concurrent lookups of one name share one query. Failures, empty answers and
+ * TTL 0 are not kept. (The host resolver used without `upstream_dns` has its own cache, if any.)
+ */
+import type { Clock } from '../../core/clock.ts';
+
+export interface TtlAnswer {
+  address: string;
+  /** Seconds. */
+  ttl: number;
+}
+
+export interface CachingResolveOptions {
+  /** Longest time an answer is kept (seconds; default 300). */
+  maxTtlS?: number;
+  /** Names kept at most; the oldest goes first (default 1024). */
+  maxNames?: number;
+}
+
+export type Resolve = (name: string) => Promise<string[]>;
+
+export function cachingResolve(lookup: (name: string) => Promise<TtlAnswer[]>, clock: Clock, opts: CachingResolveOptions = {}): Resolve {
+  const maxTtlMs = (opts.maxTtlS ?? 300) * 1000;
+  const maxNames = opts.maxNames ?? 1024;
+  const kept = new Map<string, { addresses: string[]; expiresMs: number }>();
+  const asking = new Map<string, Promise<string[]>>();
+
+  const ask = (key: string): Promise<string[]> => {
+    const p = lookup(key).then(
+      (answers) => {
+        asking.delete(key);
+        const addresses = answers.map((a) => a.address);
+        const ttlMs = Math.min(maxTtlMs, ...answers.map((a) => Math.max(0, a.ttl) * 1000));
+        if (addresses.length > 0 && ttlMs > 0) {
+          kept.delete(key);
+          kept.set(key, { addresses, expiresMs: clock.now() + ttlMs });
+          if (kept.size > maxNames) kept.delete(kept.keys().next().value!);
+        }
+        return addresses;
+      },
+      (err: unknown) => {
+        asking.delete(key);
+        throw err;
+      },
+    );
+    asking.set(key, p);
+    return p;
+  };
+
+  return (name) => {
+    const key = name.toLowerCase().replace(/\.$/, '');
+    const hit = kept.get(key);
+    if (hit) {
+      if (clock.now() < hit.expiresMs) return Promise.resolve([...hit.addresses]);
+      kept.delete(key);
+    }
+    return asking.get(key) ?? ask(key);
+  };
+}

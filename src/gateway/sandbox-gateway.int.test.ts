@@ -75,14 +75,14 @@ test('one sandbox gateway: forward proxy, DNS filter and transparent listener on
   assert.ok(st.denied >= 2 && st.allowed >= 2, JSON.stringify(st));
 });
 
-test('with gateway.upstream_dns the gateway keeps its own answers for their TTL: two requests to one name, one query', async (t) => {
+test('with gateway.upstream_dns the gateway keeps its own and its DNS filter\'s answers for their TTL: one query per name', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'km-sbgw-'));
   const up = await startFakeUpstream();
   up.records.set('named.test', [{ type: 'A', data: '127.0.0.1', ttl: 60 }]);
   const clock = createManualClock(Date.parse('2027-03-01T09:00:00Z'));
   const gw = await openSandboxGateway({
     sandboxId: 'sb-0000abce',
-    policy: compilePolicy(policyInput({ hosts: ['named.test'] }), { sandboxId: 'sb-0000abce' }),
+    policy: compilePolicy(policyInput({ hosts: ['named.test', 'looked.test'] }), { sandboxId: 'sb-0000abce' }),
     github: { mode: 'allowlist', allowedRepos: [], allowForcePush: false, allowRefDeletion: false, allowGraphQL: false },
     ca: await createSandboxCa('sb-0000abce', clock),
     gatewayDir: join(dir, 'gw'),
@@ -106,4 +106,14 @@ test('with gateway.upstream_dns the gateway keeps its own answers for their TTL:
   clock.advance(60_000);
   await viaProxy(join(dir, 'gw', 'proxy.sock'), 'http://named.test/');
   assert.equal(up.asked.filter((n) => n === 'named.test').length, 2);
+
+  // What the sandbox's own lookup got (through its DNS filter) is what the gateway dials.
+  up.records.set('looked.test', [{ type: 'A', data: '127.0.0.3', ttl: 30 }]);
+  const a = await streamAsk(join(dir, 'gw', 'dns-tcp.sock'), query('looked.test', 'A'));
+  assert.equal(rcodeOf(a!), 0);
+  up.records.set('looked.test', [{ type: 'A', data: '127.0.0.4', ttl: 30 }]);
+  const r = await viaProxy(join(dir, 'gw', 'proxy.sock'), 'http://looked.test/');
+  assert.equal(JSON.parse(r.body).error, 'destination_not_allowed', r.body);
+  assert.match(JSON.parse(r.body).hint, /127\.0\.0\.3/, 'dialled the address the sandbox was given');
+  assert.equal(up.asked.filter((n) => n === 'looked.test').length, 1);
 });

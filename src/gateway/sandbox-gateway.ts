@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.ts';
-import { cachingResolve } from './http/dns-cache.ts';
+import { createDnsCache, type DnsCache } from './http/dns-cache.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
 import { decideDns, decideHost, decidePath, isDestinationAllowed } from '../policy/index.ts';
 import { createDnsFilter, parseUpstream, upstreamsFromResolvConf, type DnsFilterHandle, type Upstream } from './dns/index.ts';
@@ -90,20 +90,27 @@ function dnsUpstreams(config: GatewayUpstreamConfig, resolvConf: string): Upstre
   return ups.length > 0 ? ups : [{ host: '127.0.0.1', port: 53 }];
 }
 
-function upstreamOptions(config: GatewayUpstreamConfig, dns: Upstream[], internalAddress: string | undefined, clock: Clock): UpstreamOptions {
+function upstreamOptions(config: GatewayUpstreamConfig, dns: Upstream[], internalAddress: string | undefined, cache: DnsCache | null): UpstreamOptions {
   const out: UpstreamOptions = {
     hostOverrides: { ...(config.hostOverrides ?? {}), ...(internalAddress ? { 'km.internal': internalAddress } : {}) },
   };
   if (config.extraCaPem) out.extraCaPem = config.extraCaPem;
   if (config.upstreamProxy) out.proxy = config.upstreamProxy;
   if (config.upstreamProxyBypass) out.proxyBypass = config.upstreamProxyBypass;
-  if (config.upstreamDns && config.upstreamDns.length > 0) {
-    const resolver = new Resolver({ timeout: 3000, tries: 2 });
-    resolver.setServers(dns.map((u) => (u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`)));
-    // Kept for their TTL: c-ares has no cache of its own (the host resolver may).
-    out.resolve = cachingResolve((name) => resolver.resolve4(name, { ttl: true }), clock);
-  }
+  if (cache) out.resolve = cache.resolve;
   return out;
+}
+
+/**
+ * With `upstream_dns` the gateway resolves through the same servers as the sandbox's DNS filter:
+ * its answers are kept for their TTL (c-ares has no cache of its own; the host resolver may),
+ * and the filter's forwarded answers go into the same cache.
+ */
+function upstreamDnsCache(config: GatewayUpstreamConfig, dns: Upstream[], clock: Clock): DnsCache | null {
+  if (!config.upstreamDns || config.upstreamDns.length === 0) return null;
+  const resolver = new Resolver({ timeout: 3000, tries: 2 });
+  resolver.setServers(dns.map((u) => (u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`)));
+  return createDnsCache((name) => resolver.resolve4(name, { ttl: true }), clock);
 }
 
 function readResolvConf(): string {
@@ -143,7 +150,8 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
   const onHttp = (e: GatewayEvent): void => push({ timestampMs: e.timestamp_ms ?? (Date.parse(e.timestamp) || o.clock.now()), eventType: e.event_type, detail: e.detail });
 
   const dnsUps = dnsUpstreams(o.config, o.resolvConf ?? readResolvConf());
-  const upstream = upstreamOptions(o.config, dnsUps, o.internalAddress, o.clock);
+  const dnsCache = upstreamDnsCache(o.config, dnsUps, o.clock);
+  const upstream = upstreamOptions(o.config, dnsUps, o.internalAddress, dnsCache);
   // km.internal through the proxy reaches the same per-sandbox kmd socket as the in-sandbox
   // 127.0.0.2:80 bridge, so kmd learns the caller from the socket, never from the request.
   if (!o.internalAddress) upstream.internalSocket = join(o.gatewayDir, KMD_INTERNAL_SOCKET);
@@ -163,6 +171,7 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
         decide: (name) => decideDns(o.policy, name),
         onEvent: (e) => push({ timestampMs: o.clock.now(), eventType: e.event_type, detail: { ...e.detail } }),
         clock: o.clock,
+        ...(dnsCache ? { onAddresses: dnsCache.seed } : {}),
       },
       {
         upstreams: dnsUps,

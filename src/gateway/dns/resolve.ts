@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { Clock } from '../../core/clock.ts';
 import { exchange, type Upstream } from './upstream.ts';
 import {
-  CLASS_IN, RCODE, TYPE_A, TYPE_AAAA, adoptUpstreamAnswer, buildResponse, isResponse, readQuery, truncated, typeName,
+  CLASS_IN, RCODE, TYPE_A, TYPE_AAAA, adoptUpstreamAnswer, answerAddresses, buildResponse, isResponse, readQuery, truncated, typeName,
   type OwnAnswer, type ParsedQuery,
 } from './wire.ts';
 
@@ -20,6 +20,8 @@ export interface DnsFilterDeps {
   decide: (name: string) => { allow: boolean; rule: string };
   onEvent: (e: DnsQueryEvent) => void;
   clock: Clock;
+  /** The IPv4 addresses (and TTL) an upstream answered for an allowed A query. */
+  onAddresses?: (name: string, answers: Array<{ address: string; ttl: number }>) => void;
 }
 
 export interface ResolverConfig {
@@ -112,5 +114,13 @@ export async function answerMessage(raw: Buffer, udp: boolean, deps: DnsFilterDe
     return buildResponse(q, q.id, q.flags, { rcode: RCODE.SERVFAIL });
   }
   emit('allow', d.rule, ans.readUInt16BE(2) & 0xf, ms);
+  if (deps.onAddresses && q.qtype === TYPE_A) {
+    try {
+      const answers = answerAddresses(ans, q);
+      if (answers.length > 0) deps.onAddresses(q.name, answers);
+    } catch {
+      /* a failing listener must not take DNS down */
+    }
+  }
   return fitUdp(q, ans, udp);
 }

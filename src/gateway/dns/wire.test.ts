@@ -4,7 +4,7 @@ import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { compilePolicy, decideDns } from '../../policy/index.ts';
 import { policyInput } from '../../policy/test-input.ts';
-import { adoptUpstreamAnswer, buildResponse, completeLength, readQuery, truncated } from './wire.ts';
+import { adoptUpstreamAnswer, answerAddresses, buildResponse, completeLength, readQuery, truncated } from './wire.ts';
 
 const q = (name: string, id = 1) =>
   dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1400 } as dnsPacket.Answer] });
@@ -102,4 +102,20 @@ test('property: a wire name passes a suffix rule only when its labels really end
     }),
     { numRuns: 3000 },
   );
+});
+
+test('answerAddresses: every A record of the answer section, past CNAMEs, with the section\'s shortest TTL', () => {
+  const query = parsed(q('www.example.test'));
+  const answer = (rcode: number, answers: dnsPacket.Answer[], authorities: dnsPacket.Answer[] = []) =>
+    dnsPacket.encode({ id: 1, type: 'response', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcode, questions: [{ type: 'A', name: 'www.example.test' }], answers, authorities });
+  const chain = answer(0, [
+    { type: 'CNAME', name: 'www.example.test', ttl: 40, data: 'edge.example.test' },
+    { type: 'A', name: 'edge.example.test', ttl: 300, data: '192.0.2.1' },
+    { type: 'A', name: 'edge.example.test', ttl: 120, data: '192.0.2.2' },
+  ], [{ type: 'A', name: 'ns.example.test', ttl: 5, data: '192.0.2.99' }]);
+  assert.deepEqual(answerAddresses(chain, query), [{ address: '192.0.2.1', ttl: 40 }, { address: '192.0.2.2', ttl: 40 }]);
+  assert.deepEqual(answerAddresses(answer(3, []), query), []);
+  assert.deepEqual(answerAddresses(answer(2, [{ type: 'A', name: 'www.example.test', ttl: 60, data: '192.0.2.3' }]), query), []);
+  assert.deepEqual(answerAddresses(chain.subarray(0, chain.length - 40), query), [], 'cut inside the answer section');
+  assert.deepEqual(answerAddresses(answer(0, [{ type: 'AAAA', name: 'www.example.test', ttl: 60, data: '2001:db8::1' }]), query), []);
 });

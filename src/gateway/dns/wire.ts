@@ -194,6 +194,29 @@ export function adoptUpstreamAnswer(ans: Buffer, upstreamId: number, q: ParsedQu
   return out;
 }
 
+/**
+ * The IPv4 addresses in an answer's answer section (following CNAMEs: every A record counts)
+ * with the shortest TTL of that section; none when the answer is not NOERROR or malformed.
+ */
+export function answerAddresses(ans: Buffer, q: ParsedQuery): Array<{ address: string; ttl: number }> {
+  if (ans.length < 12 || (ans.readUInt16BE(2) & 0xf) !== RCODE.NOERROR) return [];
+  const count = ans.readUInt16BE(6);
+  const addresses: string[] = [];
+  let ttl = Infinity;
+  let off = 12 + q.question.length;
+  for (let i = 0; i < count; i++) {
+    off = skipName(ans, off);
+    if (off < 0 || off + 10 > ans.length) return [];
+    const type = ans.readUInt16BE(off);
+    const len = ans.readUInt16BE(off + 8);
+    if (off + 10 + len > ans.length) return [];
+    ttl = Math.min(ttl, ans.readUInt32BE(off + 4));
+    if (type === TYPE_A && ans.readUInt16BE(off + 2) === CLASS_IN && len === 4) addresses.push(ans.subarray(off + 10, off + 14).join('.'));
+    off += 10 + len;
+  }
+  return addresses.map((address) => ({ address, ttl }));
+}
+
 /** The answer cut to header + question (+ OPT) with TC set, for UDP clients with a smaller buffer. */
 export function truncated(q: ParsedQuery, answer: Buffer): Buffer {
   const rcode = answer.length >= 4 ? (answer.readUInt16BE(2) & 0xf) : RCODE.SERVFAIL;

@@ -9,7 +9,7 @@ import { Resolver } from 'node:dns/promises';
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { createManualClock } from '../../core/clock.ts';
 import { startFakeUpstream } from '../dns/test-upstream.ts';
-import { cachingResolve, type TtlAnswer } from './dns-cache.ts';
+import { createDnsCache, type TtlAnswer } from './dns-cache.ts';
 import { startGateway, testPolicy } from './test-fixtures.ts';
 
 function countingLookup(table: Record<string, TtlAnswer[] | Error>): { lookup: (n: string) => Promise<TtlAnswer[]>; asked: string[] } {
@@ -34,7 +34,7 @@ test('answers are kept for their shortest TTL, capped, per lowercase name; failu
     'empty.example.test': [],
     'bad.example.test': Object.assign(new Error('queryA ESERVFAIL bad.example.test'), { code: 'ESERVFAIL' }),
   });
-  const resolve = cachingResolve(lookup, clock, { maxTtlS: 300 });
+  const { resolve } = createDnsCache(lookup, clock, { maxTtlS: 300 });
   assert.deepEqual(await resolve('a.example.test'), ['192.0.2.1', '192.0.2.2']);
   assert.deepEqual(await resolve('A.Example.Test.'), ['192.0.2.1', '192.0.2.2']);
   clock.advance(29_999);
@@ -62,12 +62,28 @@ test('answers are kept for their shortest TTL, capped, per lowercase name; failu
   assert.equal(asked.filter((n) => n === 'bad.example.test').length, 2);
 });
 
+test('seeded answers are used like looked-up ones, under the same rules', async () => {
+  const clock = createManualClock(0);
+  const { lookup, asked } = countingLookup({ 'seeded.test': [{ address: '192.0.2.30', ttl: 60 }] });
+  const cache = createDnsCache(lookup, clock);
+  cache.seed('Seeded.Test.', [{ address: '192.0.2.31', ttl: 10 }, { address: '192.0.2.32', ttl: 20 }]);
+  assert.deepEqual(await cache.resolve('seeded.test'), ['192.0.2.31', '192.0.2.32']);
+  assert.deepEqual(asked, []);
+  clock.advance(10_000);
+  assert.deepEqual(await cache.resolve('seeded.test'), ['192.0.2.30']);
+  cache.seed('zero.test', [{ address: '192.0.2.33', ttl: 0 }]);
+  cache.seed('none.test', []);
+  await cache.resolve('zero.test');
+  await cache.resolve('none.test');
+  assert.deepEqual(asked, ['seeded.test', 'zero.test', 'none.test']);
+});
+
 test('concurrent lookups of one name share one query; the oldest name goes when the cache is full', async () => {
   const clock = createManualClock(0);
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const asked: string[] = [];
-  const resolve = cachingResolve(async (name) => {
+  const { resolve } = createDnsCache(async (name) => {
     asked.push(name);
     await gate;
     return [{ address: '192.0.2.9', ttl: 60 }];
@@ -90,7 +106,7 @@ test('with c-ares against a DNS server: the TTL on the wire decides how long an 
   const clock = createManualClock(0);
   const resolver = new Resolver({ timeout: 2000, tries: 1 });
   resolver.setServers([`127.0.0.1:${up.port}`]);
-  const resolve = cachingResolve((name) => resolver.resolve4(name, { ttl: true }), clock);
+  const { resolve } = createDnsCache((name) => resolver.resolve4(name, { ttl: true }), clock);
   assert.deepEqual(await resolve('api.example.test'), ['192.0.2.10']);
   assert.deepEqual(await resolve('api.example.test'), ['192.0.2.10']);
   assert.equal(up.asked.filter((n) => n === 'api.example.test').length, 1);
@@ -113,7 +129,7 @@ test('two CONNECTs to one name through the gateway: one DNS query, both tunnels 
   // The echo server is on loopback, which the test policy's destination check refuses: allowed here.
   const policy = { ...testPolicy({ 'echo.example.test': { ports: [port] } }), isDestinationAllowed: () => ({ allow: true }) };
   const g = await startGateway(policy, {}, undefined, {}, {
-    resolve: cachingResolve((name) => resolver.resolve4(name, { ttl: true }), clock),
+    resolve: createDnsCache((name) => resolver.resolve4(name, { ttl: true }), clock).resolve,
   });
   t.after(async () => {
     await g.close();

@@ -3,7 +3,10 @@
  * their TTL (capped at 300 s, as the DNS filter caps what it hands the sandbox, SPEC §3.3): a
  * new connection to a host the sandbox reached a moment ago does not wait for another DNS
  * round trip, and concurrent lookups of one name share one query. Failures, empty answers and
- * TTL 0 are not kept. (The host resolver used without `upstream_dns` has its own cache, if any.)
+ * TTL 0 are not kept. The sandbox's DNS filter, which asks the same resolvers, hands in what it
+ * forwarded (`seed`): a connection captured after the sandbox's own lookup is dialled at the
+ * addresses the sandbox was given, without a second query. (The host resolver used without
+ * `upstream_dns` has its own cache, if any.)
  */
 import type { Clock } from '../../core/clock.ts';
 
@@ -22,24 +25,35 @@ export interface CachingResolveOptions {
 
 export type Resolve = (name: string) => Promise<string[]>;
 
-export function cachingResolve(lookup: (name: string) => Promise<TtlAnswer[]>, clock: Clock, opts: CachingResolveOptions = {}): Resolve {
+export interface DnsCache {
+  resolve: Resolve;
+  /** Keeps answers obtained elsewhere (the DNS filter's) as if `lookup` had given them. */
+  seed(name: string, answers: readonly TtlAnswer[]): void;
+}
+
+export function createDnsCache(lookup: (name: string) => Promise<TtlAnswer[]>, clock: Clock, opts: CachingResolveOptions = {}): DnsCache {
   const maxTtlMs = (opts.maxTtlS ?? 300) * 1000;
   const maxNames = opts.maxNames ?? 1024;
   const kept = new Map<string, { addresses: string[]; expiresMs: number }>();
   const asking = new Map<string, Promise<string[]>>();
 
+  const keyOf = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+  const keep = (key: string, answers: readonly TtlAnswer[]): string[] => {
+    const addresses = answers.map((a) => a.address);
+    const ttlMs = Math.min(maxTtlMs, ...answers.map((a) => Math.max(0, a.ttl) * 1000));
+    if (addresses.length > 0 && ttlMs > 0) {
+      kept.delete(key);
+      kept.set(key, { addresses, expiresMs: clock.now() + ttlMs });
+      if (kept.size > maxNames) kept.delete(kept.keys().next().value!);
+    }
+    return addresses;
+  };
+
   const ask = (key: string): Promise<string[]> => {
     const p = lookup(key).then(
       (answers) => {
         asking.delete(key);
-        const addresses = answers.map((a) => a.address);
-        const ttlMs = Math.min(maxTtlMs, ...answers.map((a) => Math.max(0, a.ttl) * 1000));
-        if (addresses.length > 0 && ttlMs > 0) {
-          kept.delete(key);
-          kept.set(key, { addresses, expiresMs: clock.now() + ttlMs });
-          if (kept.size > maxNames) kept.delete(kept.keys().next().value!);
-        }
-        return addresses;
+        return keep(key, answers);
       },
       (err: unknown) => {
         asking.delete(key);
@@ -50,13 +64,16 @@ export function cachingResolve(lookup: (name: string) => Promise<TtlAnswer[]>, c
     return p;
   };
 
-  return (name) => {
-    const key = name.toLowerCase().replace(/\.$/, '');
-    const hit = kept.get(key);
-    if (hit) {
-      if (clock.now() < hit.expiresMs) return Promise.resolve([...hit.addresses]);
-      kept.delete(key);
-    }
-    return asking.get(key) ?? ask(key);
+  return {
+    resolve: (name) => {
+      const key = keyOf(name);
+      const hit = kept.get(key);
+      if (hit) {
+        if (clock.now() < hit.expiresMs) return Promise.resolve([...hit.addresses]);
+        kept.delete(key);
+      }
+      return asking.get(key) ?? ask(key);
+    },
+    seed: (name, answers) => void keep(keyOf(name), answers),
   };
 }

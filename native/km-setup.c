@@ -691,19 +691,72 @@ static int op_capture(struct step *s, char *what, size_t wlen) {
   return e;
 }
 
-/* bridge KEEP WHEN ARGV…: a cap-less (or NET_BIND_SERVICE-only) background process. */
+/* The bridges started, by the address each one listens on (`ready` waits for all of them). */
+#define MAX_BRIDGES 16
+static struct { bool udp; char local[16]; const char *name; } bridges[MAX_BRIDGES];
+static int nbridges;
+
+/* tcp|udp:IPV4:PORT as /proc/net/{tcp,udp} print a local address: 0100007F:0C38. */
+static int parse_listen(const char *spec, bool *udp, char *local, size_t llen) {
+  char ip[INET_ADDRSTRLEN];
+  unsigned port;
+  struct in_addr a;
+  if (strncmp(spec, "tcp:", 4) == 0) *udp = false;
+  else if (strncmp(spec, "udp:", 4) == 0) *udp = true;
+  else return EINVAL;
+  const char *colon = strrchr(spec + 4, ':');
+  if (!colon || (size_t)(colon - spec - 4) >= sizeof ip) return EINVAL;
+  memcpy(ip, spec + 4, (size_t)(colon - spec - 4));
+  ip[colon - spec - 4] = '\0';
+  if (inet_pton(AF_INET, ip, &a) != 1 || sscanf(colon + 1, "%5u", &port) != 1 || port == 0 || port > 65535) return EINVAL;
+  snprintf(local, llen, "%08X:%04X", (unsigned)a.s_addr, port);
+  return 0;
+}
+
+/* bridge KEEP WHEN LISTEN ARGV…: a cap-less (or NET_BIND_SERVICE-only) background process. */
 static int op_bridge(struct step *s, char *what, size_t wlen) {
-  snprintf(what, wlen, "start %s", s->f[4]);
+  snprintf(what, wlen, "start %s", s->f[5]);
   bool always = strcmp(s->f[3], "always") == 0;
   if (!always && strcmp(s->f[3], "capture") != 0) return EINVAL;
   if (strcmp(s->f[2], "-") != 0 && strcmp(s->f[2], "net_bind_service") != 0) return EINVAL;
+  if (nbridges == MAX_BRIDGES) return E2BIG;
+  if (parse_listen(s->f[4], &bridges[nbridges].udp, bridges[nbridges].local, sizeof bridges[nbridges].local)) return EINVAL;
   if (!always && !capture) return 0;
   int keep = strcmp(s->f[2], "-") == 0 ? -1 : CAP_NET_BIND_SERVICE;
   pid_t pid = fork_child(true);
   if (pid < 0) return errno;
   if (pid == 0) {
-    if (drop_caps(keep) == 0) execvp(s->f[4], &s->f[4]);
+    if (drop_caps(keep) == 0) execvp(s->f[5], &s->f[5]);
     _exit(127);
+  }
+  bridges[nbridges++].name = s->f[4];
+  return 0;
+}
+
+/* Is LOCAL (as /proc/net prints it) bound in this network namespace, listening when TCP? */
+static bool bound(bool udp, const char *local) {
+  FILE *f = fopen(udp ? "/proc/self/net/udp" : "/proc/self/net/tcp", "re");
+  if (!f) return false;
+  char line[512], addr[32], st[8];
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f)) {
+    if (sscanf(line, " %*d: %31s %*s %7s", addr, st) == 2 && strcmp(addr, local) == 0) found = udp || strcmp(st, "0A") == 0;
+  }
+  fclose(f);
+  return found;
+}
+
+/* Every bridge started is listening: a workload's first connection never meets a closed port. */
+static int bridges_listening(char *what, size_t wlen) {
+  for (int tries = 0; tries < 2500; tries++) {
+    int i = 0;
+    while (i < nbridges && bound(bridges[i].udp, bridges[i].local)) i++;
+    if (i == nbridges) return 0;
+    if (tries == 2499) {
+      snprintf(what, wlen, "bridge %s not listening after 5 s", bridges[i].name);
+      return ETIMEDOUT;
+    }
+    nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
   }
   return 0;
 }
@@ -810,15 +863,17 @@ static int op_pivot(struct step *s, char *what, size_t wlen) {
   return 0;
 }
 
-/* ready: report the holder and capture on fd 3, then become a cap-less waiter on the holder. */
+/* ready: once every bridge listens, report the holder and capture on fd 3, then become a cap-less waiter on the holder. */
 static int op_ready(struct step *s, char *what, size_t wlen) {
   (void)s;
   snprintf(what, wlen, "ready");
   if (holder <= 0) return ESRCH;
+  int e = bridges_listening(what, wlen);
+  if (e) return e;
   if (dprintf(STATUS_FD, "ready %d %d\n", holder, capture) < 0) return errno;
   close(STATUS_FD);
   signal(SIGPIPE, SIG_DFL);
-  int e = drop_caps(-1);
+  e = drop_caps(-1);
   if (e) return e;
   char pid[32];
   snprintf(pid, sizeof pid, "--pid=%d", holder);
@@ -1003,7 +1058,7 @@ static const struct op OPS[] = {
   { "trust", 5, 5, false, op_trust },
   { "lo-up", 2, 2, false, op_lo_up },
   { "capture", 4, 4, false, op_capture },
-  { "bridge", 5, MAX_FIELDS, false, op_bridge },
+  { "bridge", 6, MAX_FIELDS, false, op_bridge },
   { "holder", 4, 4, false, op_holder },
   { "pivot", 2, 2, false, op_pivot },
   { "ready", 2, 2, false, op_ready },
@@ -1029,6 +1084,9 @@ static void check_plan(void) {
   for (int i = 0; i < nsteps; i++) {
     const struct op *op = op_of(&steps[i]);
     const char *why = !op ? "unknown op" : op->host != host_mode ? "op not allowed here" : steps[i].n < op->min || steps[i].n > op->max ? "wrong field count" : NULL;
+    bool udp;
+    char local[16];
+    if (!why && op->fn == op_bridge && parse_listen(steps[i].f[4], &udp, local, sizeof local)) why = "not a tcp|udp:IPV4:PORT listen address";
     if (why) {
       snprintf(text, sizeof text, "invalid setup plan: step %d (%.40s): %s", steps[i].no, steps[i].f[0], why);
       fail_text(text);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { initScript, q } from './init-script.ts';
+import { createServer, type AddressInfo } from 'node:net';
+import { endianness } from 'node:os';
+import { LISTENING_FN, initScript, procNetLocal, q } from './init-script.ts';
 
 const script = initScript({
   base: '/',
@@ -76,4 +78,20 @@ test('consecutive plain mkdirs are one command; a mount\'s mkdir keeps its failu
   assert.ok(script.includes('mkdir -p /run/kmsetup/root/run/km /run/kmsetup/root/run/km-ca\n'));
   assert.ok(script.includes('mkdir -p /run/kmsetup/root/run/lock /run/kmsetup/root/run/user\n'));
   assert.ok(script.includes("mkdir -p '/run/kmsetup/root/data dir' || fail 'cannot mount /data dir'\n"));
+});
+
+test('bridges are waited for before ready: the bash check sees a real listening socket, and only while it listens', async () => {
+  const ready = script.indexOf('echo "ready $HOLDER $CAPTURE" >&3');
+  assert.ok(script.indexOf('BRIDGES+=(tcp/') > 0 && script.indexOf('BRIDGES+=(tcp/') < ready, 'bridges record their address');
+  assert.ok(script.indexOf('listening ${b%%/*} ${b#*/} || fail') > 0 && script.indexOf('listening ${b%%/*} ${b#*/} || fail') < ready, 'the wait comes before ready');
+  assert.equal(procNetLocal('tcp:127.0.0.1:3128'), endianness() === 'LE' ? 'tcp/0100007F:0C38' : 'tcp/7F000001:0C38');
+  assert.equal(procNetLocal('udp:127.0.0.2:53'), endianness() === 'LE' ? 'udp/0200007F:0035' : 'udp/7F000002:0035');
+  assert.throws(() => procNetLocal('tcp:localhost:80'), /not a bridge address/);
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const [proto, local] = procNetLocal(`tcp:127.0.0.1:${(server.address() as AddressInfo).port}`).split('/') as [string, string];
+  const check = (): number | null => spawnSync('bash', ['-c', `${LISTENING_FN}; listening ${proto} ${local}`]).status;
+  assert.equal(check(), 0, 'listening');
+  await new Promise<void>((r) => server.close(() => r()));
+  assert.equal(check(), 1, 'closed');
 });

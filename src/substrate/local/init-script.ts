@@ -32,12 +32,30 @@
  * view); the bash renderer keeps the older guards: etc files and trust-store files only onto
  * a target that is not a symlink.
  */
+import { endianness } from 'node:os';
 import type { MountAttr, OnFail, SetupStep } from './setup-steps.ts';
 import { NEW_ROOT as NR, setupSteps } from './setup-steps.ts';
 import type { InitScriptInput } from './setup-steps.ts';
 
 export { SETUP } from './setup-steps.ts';
 export type { InitScriptInput } from './setup-steps.ts';
+
+/**
+ * `tcp|udp:IPV4:PORT` as `tcp/0100007F:0C38`: the protocol and the local address the way
+ * /proc/net/{tcp,udp} print it (the address as the machine's 32-bit word, in hex).
+ */
+export function procNetLocal(listen: string): string {
+  const m = /^(tcp|udp):(\d+)\.(\d+)\.(\d+)\.(\d+):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`not a bridge address: ${listen}`);
+  const bytes = [m[2], m[3], m[4], m[5]].map((b) => Number(b));
+  const word = endianness() === 'LE' ? bytes.reverse() : bytes;
+  const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
+  return `${m[1]}/${word.map((b) => hex(b, 2)).join('')}:${hex(Number(m[6]), 4)}`;
+}
+
+/** `listening tcp|udp LOCAL`: true when LOCAL (as procNetLocal writes it) is bound, and listening for TCP (builtins only). */
+export const LISTENING_FN =
+  'listening() { local sl addr rem st rest; while read -r sl addr rem st rest; do [ "$addr" = "$2" ] && { [ "$1" = udp ] || [ "$st" = 0A ]; } && return 0; done < /proc/self/net/$1; return 1; }';
 
 /** Single-quotes a value for bash. */
 export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -121,8 +139,8 @@ function stepLines(s: SetupStep): string[] {
         `if command -v nft >/dev/null && ip addr add ${s.addr}/32 dev lo && ip route add default dev lo src ${s.addr} && nft -f ${w(s.rules)}; then CAPTURE=1; else ip route del default 2>/dev/null; nft flush ruleset 2>/dev/null; ${report(s.onFail)}; fi`,
       ];
     case 'bridge': {
-      const cmd = `${s.keepBind ? DROP_KEEP_BIND : DROP_ALL} ${s.argv.map(w).join(' ')} 3>&- 2>/dev/null &`;
-      return [s.onlyWithCapture ? `if [ $CAPTURE = 1 ]; then ${cmd} fi` : cmd];
+      const cmd = `${s.keepBind ? DROP_KEEP_BIND : DROP_ALL} ${s.argv.map(w).join(' ')} 3>&- 2>/dev/null & BRIDGES+=(${w(procNetLocal(s.listen))})`;
+      return [s.onlyWithCapture ? `if [ $CAPTURE = 1 ]; then ${cmd}; fi` : cmd];
     }
     case 'holder':
       return holderLines(s.dual, s.uid, s.onFail);
@@ -130,6 +148,11 @@ function stepLines(s: SetupStep): string[] {
       return ['trap - ERR', onFail(`cd ${NR} && pivot_root . . && umount -l . && cd /`, s.onFail)];
     case 'ready':
       return [
+        // Every bridge started is listening before the sandbox is reported ready.
+        LISTENING_FN,
+        'exec {pause}<> <(:)',
+        'for b in "${BRIDGES[@]}"; do for i in {1..2500}; do listening ${b%%/*} ${b#*/} && break; read -t 0.002 -u $pause || :; done; listening ${b%%/*} ${b#*/} || fail "bridge $b not listening after 5 s"; done',
+        'exec {pause}>&-',
         'echo "ready $HOLDER $CAPTURE" >&3',
         'exec 3>&-',
         // Nothing after setup needs a capability: PID 2 becomes a cap-less waiter on the holder,
@@ -173,6 +196,7 @@ export function renderBash(steps: SetupStep[]): string {
     'set -e',
     'trap \'fail "setup step failed at line $LINENO"\' ERR',
     'CAPTURE=0',
+    'BRIDGES=()',
     ...lines(steps),
     '',
   ].join('\n');

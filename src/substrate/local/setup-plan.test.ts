@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -49,12 +49,17 @@ test('the plan keeps the order and rules of the bash setup', () => {
   const rows = setupPlan(setupSteps(input())).trimEnd().split('\n').map((l) => l.split('\t'));
   assert.equal(rows[0]?.[0], 'km-setup 1');
   const ops = rows.slice(1).map((r) => r[0]);
-  assert.equal(ops[0], 'root');
+  // Loopback and the always-on bridges first (socat's start overlaps the mounts), then the root.
+  assert.deepEqual(ops.slice(0, 6), ['lo-up', 'bridge', 'bridge', 'bridge', 'bridge', 'root']);
   assert.ok(ops.indexOf('holder') < ops.lastIndexOf('bind') && ops.lastIndexOf('bind') < ops.indexOf('pivot'), 'proc covers after the holder set its limit');
   assert.deepEqual(ops.slice(-2), ['pivot', 'ready']);
   assert.ok(!rows.some((r) => r[0] === 'mask' && r[2] === '/root'), '/root is km-made, never masked');
   const bridges = rows.filter((r) => r[0] === 'bridge');
-  assert.deepEqual(bridges.map((r) => [r[2], r[3]]), [['-', 'always'], ['net_bind_service', 'always'], ['net_bind_service', 'always'], ['net_bind_service', 'always'], ['-', 'capture']]);
+  assert.deepEqual(bridges.map((r) => [r[2], r[3], r[4]]), [
+    ['-', 'always', 'tcp:127.0.0.1:3128'], ['net_bind_service', 'always', 'udp:127.0.0.1:53'], ['net_bind_service', 'always', 'tcp:127.0.0.1:53'],
+    ['net_bind_service', 'always', 'tcp:127.0.0.2:80'], ['-', 'capture', 'tcp:127.0.0.1:3129'],
+  ]);
+  assert.ok(ops.indexOf('capture') < ops.lastIndexOf('bridge'), 'the capture bridge after capture');
   assert.deepEqual(rows.find((r) => r[0] === 'etc' && r[4] === '/etc/hosts'), ['etc', '-', 'ro,nosuid,nodev', '/run/kmsetup/state/etc/hosts', '/etc/hosts', 'cannot place /etc/hosts']);
   assert.deepEqual(rows.find((r) => r[0] === 'holder'), ['holder', 'fail:workload namespace did not come up', 'nested', '1000']);
   assert.deepEqual(setupPlan(setupSteps(input({ dual: true, capture: false }))).split('\n').filter((l) => /^(holder|capture)/.test(l)), ['holder\tfail:workload namespace did not come up\tdual\t1000']);
@@ -82,6 +87,19 @@ test('km-setup refuses a malformed plan as a whole', { skip: noHelper }, () => {
     const r = parse(plan);
     assert.equal(r.code, 2, JSON.stringify(plan.slice(-20)));
     assert.match(r.stderr, why);
+  }
+});
+
+test('a sandbox plan whose bridge has no usable listen address is refused before any step runs', { skip: noHelper }, () => {
+  const marker = join(dir, 'made-by-step-1');
+  for (const listen of ['tcp:127.0.0.1', 'sctp:127.0.0.1:3128', 'tcp:127.0.0.1:0', 'udp:localhost:53', 'tcp:127.0.0.1:65536']) {
+    const plan = join(dir, `bridge-plan-${Math.random().toString(16).slice(2)}`);
+    writeFileSync(plan, `km-setup 1\nmkdir\t-\t${marker}\nbridge\t-\t-\talways\t${listen}\tsocat\tTCP4-LISTEN:1\tSTDIO\n`);
+    const r = spawnSync((built as { path: string }).path, [plan], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    assert.equal(r.status, 1, listen);
+    assert.match(r.stderr, /invalid setup plan: step 2 \(bridge\): not a tcp\|udp:IPV4:PORT listen address/, listen);
+    assert.match(String(r.output[3]), /^failed invalid setup plan: /, 'reported on the status pipe');
+    assert.equal(existsSync(marker), false, `${listen}: the first step did not run`);
   }
 });
 

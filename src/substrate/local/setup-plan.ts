@@ -46,7 +46,7 @@ function fields(s: SetupStep): string[] {
     case 'trust': return ['trust', 'ignore', s.ca, s.target, s.bundle];
     case 'lo-up': return ['lo-up', '-'];
     case 'capture': return ['capture', policy(s.onFail), s.addr, s.rules];
-    case 'bridge': return ['bridge', '-', s.keepBind ? 'net_bind_service' : '-', s.onlyWithCapture ? 'capture' : 'always', ...s.argv];
+    case 'bridge': return ['bridge', '-', s.keepBind ? 'net_bind_service' : '-', s.onlyWithCapture ? 'capture' : 'always', s.listen, ...s.argv];
     case 'holder': return ['holder', policy(s.onFail), s.dual ? 'dual' : 'nested', String(s.uid)];
     case 'pivot': return ['pivot', policy(s.onFail)];
     case 'ready': return ['ready', '-'];

@@ -48,7 +48,8 @@ export type SetupStep =
   /** Second lo address, `default dev lo`, the nftables ruleset; a warning when any fails. */
   | { op: 'capture'; addr: string; rules: string; onFail: OnFail }
   /** A background process with every capability dropped (`keepBind`: NET_BIND_SERVICE kept). */
-  | { op: 'bridge'; keepBind: boolean; onlyWithCapture: boolean; argv: string[] }
+  /** `listen`: `tcp|udp:IPV4:PORT`, where the bridge listens (`ready` waits until it does). */
+  | { op: 'bridge'; keepBind: boolean; onlyWithCapture: boolean; listen: string; argv: string[] }
   | { op: 'holder'; dual: boolean; uid: number; onFail: OnFail }
   | { op: 'pivot'; onFail: OnFail }
   | { op: 'ready' };
@@ -94,18 +95,34 @@ function rootSteps(input: InitScriptInput): SetupStep[] {
   return steps;
 }
 
-const bridge = (keepBind: boolean, listen: string, sock: string, onlyWithCapture = false): SetupStep => ({
-  op: 'bridge', keepBind, onlyWithCapture, argv: ['socat', ...listen.split(' '), `UNIX-CONNECT:${GATEWAY_MOUNT}/${sock}`],
-});
+const bridge = (keepBind: boolean, listen: string, sock: string, onlyWithCapture = false): SetupStep => {
+  const m = /(TCP4-LISTEN|UDP4-RECVFROM):(\d+),bind=([\d.]+)/.exec(listen);
+  if (!m) throw new Error(`bridge address without a port and bind address: ${listen}`);
+  return {
+    op: 'bridge', keepBind, onlyWithCapture, listen: `${m[1] === 'TCP4-LISTEN' ? 'tcp' : 'udp'}:${m[3]}:${m[2]}`,
+    argv: ['socat', ...listen.split(' '), `UNIX-CONNECT:${GATEWAY_MOUNT}/${sock}`],
+  };
+};
 
-function networkSteps(input: InitScriptInput): SetupStep[] {
+/**
+ * Loopback and the bridges come first: socat takes tens of milliseconds to start, which then
+ * overlaps the mounts instead of delaying `ready` (which waits until every bridge listens).
+ */
+function bridgeSteps(): SetupStep[] {
   return [
     { op: 'lo-up' },
-    ...(input.capture ? [{ op: 'capture', addr: LO_CAPTURE_ADDR, rules: `${S}/nft.rules`, onFail: { warn: 'transparent capture unavailable' } } as const] : []),
     bridge(false, `TCP4-LISTEN:${PROXY_PORT},bind=127.0.0.1,fork,reuseaddr`, 'proxy.sock'),
     bridge(true, '-T10 UDP4-RECVFROM:53,bind=127.0.0.1,fork', 'dns.sock'),
     bridge(true, 'TCP4-LISTEN:53,bind=127.0.0.1,fork,reuseaddr', 'dns-tcp.sock'),
     bridge(true, `TCP4-LISTEN:80,bind=${KM_INTERNAL_ADDR},fork,reuseaddr`, 'kmd-internal.sock'),
+  ];
+}
+
+/** Transparent capture (its nft ruleset loads while the mounts are made) and its bridge. */
+function captureSteps(input: InitScriptInput): SetupStep[] {
+  if (!input.capture) return [];
+  return [
+    { op: 'capture', addr: LO_CAPTURE_ADDR, rules: `${S}/nft.rules`, onFail: { warn: 'transparent capture unavailable' } },
     bridge(false, `TCP4-LISTEN:${TRANSPARENT_PORT},bind=127.0.0.1,fork,reuseaddr`, 'transparent.sock', true),
   ];
 }
@@ -115,8 +132,9 @@ export const PROC_COVERS = ['sys', 'sysrq-trigger', 'irq', 'bus'];
 
 export function setupSteps(input: InitScriptInput): SetupStep[] {
   return [
+    ...bridgeSteps(),
     ...rootSteps(input),
-    ...networkSteps(input),
+    ...captureSteps(input),
     { op: 'holder', dual: input.dual, uid: SANDBOX_UID, onFail: { fail: 'workload namespace did not come up' } },
     ...PROC_COVERS.map((p): SetupStep => ({
       op: 'bind', source: `${NEW_ROOT}/proc/${p}`, target: `/proc/${p}`, recursive: false, attrs: ['ro', 'nosuid', 'nodev', 'noexec'], optional: true,

@@ -13,6 +13,7 @@ import { nativeHelper } from '../../native/index.ts';
 import { createLocalSubstrate, localSubstrateAvailability } from '../index.ts';
 import type { SandboxSpec, Substrate } from '../index.ts';
 import { namespaceMembers } from './proctree.ts';
+import { procNetLocal } from './init-script.ts';
 import { freshUserSkip, runAsFreshUser, runIn, scratch } from './test-helpers.ts';
 
 const avail = localSubstrateAvailability();
@@ -104,6 +105,26 @@ describe('km-setup and the bash setup', { skip, concurrency: false }, () => {
     for (const p of a.procs.filter((x) => !x.startsWith('bwrap '))) assert.match(p, /CapEff=0{13}(000|400) CapBnd=0{13}(000|400) CapAmb=0{16} NoNewPrivs=1$/, p);
   });
 
+  test('when create returns, every bridge already listens (a workload\'s first connection never meets a closed port)', async () => {
+    for (const [name, sub] of both) {
+      for (let i = 0; i < 3; i++) {
+        const id = `sr-0000${name === 'bash' ? 'b' : 'a'}00${i}`;
+        const info = await create(sub, id);
+        // Read at once, from the host: the sandbox's own network namespace, as its bridges see it.
+        const tcp = readFileSync(`/proc/${info.pid}/net/tcp`, 'utf8');
+        const udp = readFileSync(`/proc/${info.pid}/net/udp`, 'utf8');
+        await sub.destroy(id);
+        const local = (table: string, state: string | null): string[] =>
+          [...table.matchAll(/^\s*\d+: ([0-9A-F]{8}:[0-9A-F]{4}) [0-9A-F]{8}:[0-9A-F]{4} ([0-9A-F]{2})/gm)].filter((m) => state === null || m[2] === state).map((m) => m[1]!);
+        const want = ['tcp:127.0.0.1:3128', 'tcp:127.0.0.1:53', 'tcp:127.0.0.2:80', 'udp:127.0.0.1:53', ...(info.features.transparent ? ['tcp:127.0.0.1:3129'] : [])];
+        for (const w of want) {
+          const [proto, hex] = procNetLocal(w).split('/') as [string, string];
+          assert.ok(local(proto === 'tcp' ? tcp : udp, proto === 'tcp' ? '0A' : null).includes(hex), `${name}: ${w} not listening when create returned (start ${i})`);
+        }
+      }
+    }
+  });
+
   test('operator mounts and masks behave alike, a symlinked mask path included', async () => {
     for (const [name, sub] of [['km-setup', masked], ['bash', maskedBash]] as const) {
       const id = name === 'bash' ? 'sm-0000000b' : 'sm-0000000a';
@@ -190,7 +211,7 @@ describe('km-setup and the bash setup as a non-root user', { skip: skip || fresh
     const r = runAsFreshUser(new URL(import.meta.url));
     assert.equal(r.status, 0, `child suite failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
     assert.match(r.stdout, /^# fail 0$/m);
-    assert.equal(Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0), 5, 'the child ran the five comparisons');
+    assert.equal(Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0), 6, 'the child ran the six comparisons');
     assert.match(r.stdout, /# SKIP already unprivileged/, 'the child ran unprivileged');
   });
 });

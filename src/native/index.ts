@@ -16,8 +16,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { INSTALL_ROOT } from '../core/install-root.ts';
 
-export type NativeHelper = 'km-bpf' | 'km-spawn' | 'km-client' | 'km-setup';
-export type NativeAddon = 'km-relay' | 'km-scan';
+export const NATIVE_HELPERS = ['km-bpf', 'km-spawn', 'km-client', 'km-setup'] as const;
+export const NATIVE_ADDONS = ['km-relay', 'km-scan'] as const;
+export type NativeHelper = (typeof NATIVE_HELPERS)[number];
+export type NativeAddon = (typeof NATIVE_ADDONS)[number];
 
 type Built = { path: string } | { reason: string };
 
@@ -81,6 +83,21 @@ export function nativeAddon(name: NativeAddon): Built {
   const inc = nodeIncludeDir();
   if (inc === null && installedAddon(name) === null) return { reason: `no Node.js headers beside ${process.execPath} to build the ${name} addon` };
   return compile(name, addonPath(name), ['-shared', '-fPIC', '-pthread', ...(inc ? [`-I${inc}`] : [])]);
+}
+
+/**
+ * Brings every helper and addon up to date (each compiled only when missing or older than its
+ * source): what was rebuilt, and why any could not be.
+ */
+export function buildNative(): Array<{ name: string; rebuilt: boolean; reason?: string }> {
+  const out: Array<{ name: string; rebuilt: boolean; reason?: string }> = [];
+  const one = (name: string, stale: boolean, build: () => Built): void => {
+    const b = build();
+    out.push('reason' in b ? { name, rebuilt: false, reason: b.reason } : { name, rebuilt: stale });
+  };
+  for (const h of NATIVE_HELPERS) one(h, installedHelper(h) === null, () => nativeHelper(h));
+  for (const a of NATIVE_ADDONS) one(a, installedAddon(a) === null, () => nativeAddon(a));
+  return out;
 }
 
 /** Loads a built addon (null with the reason when it cannot be built or loaded). */

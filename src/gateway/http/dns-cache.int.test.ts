@@ -97,6 +97,16 @@ test('concurrent lookups of one name share one query; the oldest name goes when 
   await resolve('y.test');
   await resolve('x.test');
   assert.deepEqual(asked, ['x.test', 'y.test', 'z.test', 'x.test']);
+  // Full again, but z.test has expired: it goes, and y.test (older, still fresh) stays.
+  asked.length = 0;
+  const short = createDnsCache(async (name) => (asked.push(name), [{ address: '192.0.2.8', ttl: name === 'z.test' ? 1 : 60 }]), clock, { maxNames: 2 });
+  await short.resolve('y.test');
+  await short.resolve('z.test');
+  clock.advance(1_000);
+  await short.resolve('w.test');
+  await short.resolve('y.test');
+  await short.resolve('z.test');
+  assert.deepEqual(asked, ['y.test', 'z.test', 'w.test', 'z.test']);
 });
 
 test('with c-ares against a DNS server: the TTL on the wire decides how long an answer is kept', async (t) => {

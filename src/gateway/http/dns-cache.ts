@@ -19,7 +19,7 @@ export interface TtlAnswer {
 export interface CachingResolveOptions {
   /** Longest time an answer is kept (seconds; default 300). */
   maxTtlS?: number;
-  /** Names kept at most; the oldest goes first (default 1024). */
+  /** Names kept at most (default 256, ~50 KiB): when full, expired answers go, then the oldest. */
   maxNames?: number;
 }
 
@@ -33,7 +33,7 @@ export interface DnsCache {
 
 export function createDnsCache(lookup: (name: string) => Promise<TtlAnswer[]>, clock: Clock, opts: CachingResolveOptions = {}): DnsCache {
   const maxTtlMs = (opts.maxTtlS ?? 300) * 1000;
-  const maxNames = opts.maxNames ?? 1024;
+  const maxNames = opts.maxNames ?? 256;
   const kept = new Map<string, { addresses: string[]; expiresMs: number }>();
   const asking = new Map<string, Promise<string[]>>();
 
@@ -44,7 +44,11 @@ export function createDnsCache(lookup: (name: string) => Promise<TtlAnswer[]>, c
     if (addresses.length > 0 && ttlMs > 0) {
       kept.delete(key);
       kept.set(key, { addresses, expiresMs: clock.now() + ttlMs });
-      if (kept.size > maxNames) kept.delete(kept.keys().next().value!);
+      if (kept.size > maxNames) {
+        const now = clock.now();
+        for (const [k, v] of kept) if (v.expiresMs <= now) kept.delete(k);
+        if (kept.size > maxNames) kept.delete(kept.keys().next().value!);
+      }
     }
     return addresses;
   };

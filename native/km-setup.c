@@ -746,19 +746,21 @@ static bool bound(bool udp, const char *local) {
   return found;
 }
 
-/* Every bridge started is listening: a workload's first connection never meets a closed port. */
-static int bridges_listening(char *what, size_t wlen) {
-  for (int tries = 0; tries < 2500; tries++) {
-    int i = 0;
-    while (i < nbridges && bound(bridges[i].udp, bridges[i].local)) i++;
-    if (i == nbridges) return 0;
-    if (tries == 2499) {
-      snprintf(what, wlen, "bridge %s not listening after 5 s", bridges[i].name);
-      return ETIMEDOUT;
-    }
-    nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+/* The first bridge started that is not listening yet, or -1. */
+static int missing_bridge(void) {
+  for (int i = 0; i < nbridges; i++) {
+    if (!bound(bridges[i].udp, bridges[i].local)) return i;
   }
-  return 0;
+  return -1;
+}
+
+/* Every bridge started is listening (up to 5 s, like the holder): a workload's first connection never meets a closed port. */
+static int bridges_listening(char *what, size_t wlen) {
+  for (int i = 0; i < 2500 && missing_bridge() >= 0; i++) nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+  int m = missing_bridge();
+  if (m < 0) return 0;
+  snprintf(what, wlen, "bridge %s not listening after 5 s", bridges[m].name);
+  return ETIMEDOUT;
 }
 
 static bool zero_hex(const char *v) {

@@ -90,7 +90,7 @@ function dnsUpstreams(config: GatewayUpstreamConfig, resolvConf: string): Upstre
   return ups.length > 0 ? ups : [{ host: '127.0.0.1', port: 53 }];
 }
 
-function upstreamOptions(config: GatewayUpstreamConfig, dns: Upstream[], internalAddress: string | undefined, cache: DnsCache | null): UpstreamOptions {
+function upstreamOptions(config: GatewayUpstreamConfig, internalAddress: string | undefined, cache: DnsCache | null): UpstreamOptions {
   const out: UpstreamOptions = {
     hostOverrides: { ...(config.hostOverrides ?? {}), ...(internalAddress ? { 'km.internal': internalAddress } : {}) },
   };
@@ -151,7 +151,7 @@ export async function openSandboxGateway(o: OpenSandboxGatewayOptions): Promise<
 
   const dnsUps = dnsUpstreams(o.config, o.resolvConf ?? readResolvConf());
   const dnsCache = upstreamDnsCache(o.config, dnsUps, o.clock);
-  const upstream = upstreamOptions(o.config, dnsUps, o.internalAddress, dnsCache);
+  const upstream = upstreamOptions(o.config, o.internalAddress, dnsCache);
   // km.internal through the proxy reaches the same per-sandbox kmd socket as the in-sandbox
   // 127.0.0.2:80 bridge, so kmd learns the caller from the socket, never from the request.
   if (!o.internalAddress) upstream.internalSocket = join(o.gatewayDir, KMD_INTERNAL_SOCKET);

@@ -42,10 +42,10 @@ export function createDnsCache(lookup: (name: string) => Promise<TtlAnswer[]>, c
     const addresses = answers.map((a) => a.address);
     const ttlMs = Math.min(maxTtlMs, ...answers.map((a) => Math.max(0, a.ttl) * 1000));
     if (addresses.length > 0 && ttlMs > 0) {
+      const now = clock.now();
       kept.delete(key);
-      kept.set(key, { addresses, expiresMs: clock.now() + ttlMs });
+      kept.set(key, { addresses, expiresMs: now + ttlMs });
       if (kept.size > maxNames) {
-        const now = clock.now();
         for (const [k, v] of kept) if (v.expiresMs <= now) kept.delete(k);
         if (kept.size > maxNames) kept.delete(kept.keys().next().value!);
       }

@@ -75,6 +75,12 @@ const onFail = (cmd: string, f: OnFail | undefined): string => (f === undefined 
 const mountBind = (recursive: boolean, attrs: MountAttr[], source: string, target: string): string =>
   `mount --${recursive ? 'rbind' : 'bind'}${opts(attrs)} ${w(source)} ${t(target)}`;
 
+/**
+ * Waits until `cond` holds, polling every 2 ms for up to 5 s without forking: `read -t` on a pipe
+ * no one writes to (fd $pause, opened around the loop) is the pause.
+ */
+const pollFor = (cond: string): string => `for i in {1..2500}; do ${cond} && break; read -t 0.002 -u $pause || :; done`;
+
 /** A bash function (builtins only) true once the holder is in place with no capabilities. */
 function holderReady(dual: boolean, uid: number): string {
   const where = dual ? `[ "$uid" = ${uid} ]` : `! [ ${NR}/proc/$HOLDER/ns/user -ef ${NR}/proc/self/ns/user ]`;
@@ -95,9 +101,8 @@ function holderLines(dual: boolean, uid: number, failure: OnFail): string[] {
     ...start,
     'HOLDER=$!',
     holderReady(dual, uid),
-    // Polled every 2 ms without forking: `read -t` on a pipe no one writes to is the pause.
     'exec {pause}<> <(:)',
-    'for i in {1..2500}; do holder_ready 2>/dev/null && break; read -t 0.002 -u $pause || :; done',
+    pollFor('holder_ready 2>/dev/null'),
     'exec {pause}>&-',
     onFail('holder_ready', failure),
     ...(dual ? [] : [`echo 1 > ${NR}/proc/sys/user/max_user_namespaces`]),
@@ -151,7 +156,7 @@ function stepLines(s: SetupStep): string[] {
         // Every bridge started is listening before the sandbox is reported ready.
         LISTENING_FN,
         'exec {pause}<> <(:)',
-        'for b in "${BRIDGES[@]}"; do for i in {1..2500}; do listening ${b%%/*} ${b#*/} && break; read -t 0.002 -u $pause || :; done; listening ${b%%/*} ${b#*/} || fail "bridge $b not listening after 5 s"; done',
+        `for b in "\${BRIDGES[@]}"; do ${pollFor('listening ${b%%/*} ${b#*/}')}; listening \${b%%/*} \${b#*/} || fail "bridge $b not listening after 5 s"; done`,
         'exec {pause}>&-',
         'echo "ready $HOLDER $CAPTURE" >&3',
         'exec 3>&-',

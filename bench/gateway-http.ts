@@ -7,7 +7,11 @@
  * - new CONNECT connection: TCP connect + TLS handshake + one small request (p50), direct vs
  *   CONNECT tunnel (targets: added ≤ 0.5 ms)
  * - tunnel throughput: bulk bytes to a TCP sink, direct vs tunnel, 5 interleaved rounds, median of
- *   the per-round ratios (target ≥ 80 %)
+ *   the per-round ratios (target ≥ 80 %). Beside it, CPU per MB moved, read per thread from
+ *   /proc/self/task/<tid>/schedstat: the gateway's (its relay thread `km-relay` and its worker's
+ *   event loop) against the bare Node pipe relay's (the same worker's loop), and the bench's own
+ *   client and sink (this thread) on each path. The client and the sink share one event loop,
+ *   so the throughput rows move with how that loop fares, the CPU rows much less.
  *   Reference row: a bare Node CONNECT proxy (no parser, policy or SNI check) in the same worker.
  * - interception with a cached leaf: same as the first row but the host is intercepted
  *   (gateway terminates TLS and forwards over a pooled upstream connection; target ≤ 3 ms)
@@ -19,6 +23,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { createServer as createNetServer, connect as netConnect, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/core/clock.ts';
 import { createSandboxCa, type SandboxCa } from '../src/gateway/tls/ca.ts';
@@ -158,6 +163,29 @@ async function sample(n: number, fs: Array<() => Promise<number>>): Promise<numb
   return xs.map(p50);
 }
 
+/** CPU time (ns) each thread of this process has run, by thread name (comm), summed. */
+function threadCpuNs(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      out.set(comm, (out.get(comm) ?? 0) + ns);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** Runs `f` and returns, with its result, the CPU ms each named thread used meanwhile. */
+async function cpuOf<T>(f: () => Promise<T>): Promise<{ value: T; ms: (...names: string[]) => number }> {
+  const before = threadCpuNs();
+  const value = await f();
+  const after = threadCpuNs();
+  return { value, ms: (...names) => names.reduce((sum, n) => sum + ((after.get(n) ?? 0) - (before.get(n) ?? 0)) / 1e6, 0) };
+}
+
 async function throughput(mb: number, socket: () => Promise<Socket>): Promise<number> {
   const s = await socket();
   s.resume();
@@ -216,13 +244,26 @@ async function main(): Promise<void> {
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(barePort, 'api.bench.test', 443)),
   ])) as [number, number, number, number, number];
   const rounds: number[][] = [[], [], [], []];
+  // CPU ms per MB moved, per round: [relay side, bench client + sink] for direct, bare relay, gateway.
+  const cpu = { direct: [] as number[], relay: [[], []] as number[][], tunnel: [[], []] as number[][] };
   const ROUNDS = 5;
+  const MAIN = 'MainThread';
+  const WORKER = 'WorkerThread';
   for (let i = 0; i < ROUNDS; i++) {
-    rounds[0]!.push(await throughput(mb, direct(sinkPort)));
-    rounds[1]!.push(await throughput(mb, direct(relayPort)));
-    rounds[2]!.push(await throughput(mb, () => openTunnel(proxyPort, 'sink.bench.test', 443)));
+    const d = await cpuOf(() => throughput(mb, direct(sinkPort)));
+    rounds[0]!.push(d.value);
+    cpu.direct.push(d.ms(MAIN) / mb);
+    const r = await cpuOf(() => throughput(mb, direct(relayPort)));
+    rounds[1]!.push(r.value);
+    cpu.relay[0]!.push(r.ms(WORKER) / mb);
+    cpu.relay[1]!.push(r.ms(MAIN) / mb);
+    const t = await cpuOf(() => throughput(mb, () => openTunnel(proxyPort, 'sink.bench.test', 443)));
+    rounds[2]!.push(t.value);
+    cpu.tunnel[0]!.push(t.ms(WORKER, 'km-relay') / mb);
+    cpu.tunnel[1]!.push(t.ms(MAIN) / mb);
     rounds[3]!.push(await throughput(mb, () => openTunnel(srtPort, '127.0.0.1', sinkPort)));
   }
+  const perMb = (xs: number[]): string => `${p50(xs).toFixed(3)} ms/MB`;
   const [tDirect, tRelay, tTunnel, tSrt] = rounds.map(p50) as [number, number, number, number];
   // Ratios per round (each variant right after the direct run), then their median: the direct
   // figure drifts with the machine from one round to the next.
@@ -240,6 +281,8 @@ async function main(): Promise<void> {
     ['  tunnel relay used', '', relayKind, `${relayed} of ${tunnels} tunnels`, ''],
     ['  reference: bare Node pipe relay', `${tDirect.toFixed(0)} MB/s`, `${tRelay.toFixed(0)} MB/s`, `${(rRelay * 100).toFixed(1)} %`, ''],
     ['  gateway tunnel vs bare relay', `${tRelay.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${(rTunnelVsRelay * 100).toFixed(1)} %`, ''],
+    ['  relay CPU (gateway: km-relay + loop)', '', perMb(cpu.tunnel[0]!), `bare Node relay ${perMb(cpu.relay[0]!)}`, ''],
+    ['  bench client + sink CPU', perMb(cpu.direct), perMb(cpu.tunnel[1]!), `bare Node relay ${perMb(cpu.relay[1]!)}`, ''],
     ['srt proxy: new TLS connection, p50', `${lDirect.toFixed(3)} ms`, `${lSrt.toFixed(3)} ms`, `+${(lSrt - lDirect).toFixed(3)} ms`, `km/srt added: ${((lTunnel - lDirect) / (lSrt - lDirect)).toFixed(2)}x`],
     ['srt proxy: tunnel throughput', `${tDirect.toFixed(0)} MB/s`, `${tSrt.toFixed(0)} MB/s`, `${(rSrt * 100).toFixed(1)} %`, `km/srt: ${((rTunnel / rSrt) * 100).toFixed(0)} %`],
   ];

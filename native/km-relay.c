@@ -335,6 +335,8 @@ static void bury(tunnel_t **grave) {
 
 static void *relay_main(void *arg) {
   relay_t *r = arg;
+  /* Named for top -H and /proc/PID/task/TID/comm: its CPU is the tunnels', apart from the loop's. */
+  pthread_setname_np(pthread_self(), "km-relay");
   struct epoll_event evs[MAX_EVENTS];
   tunnel_t *grave = NULL;
   int stop = 0;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { createServer, type AddressInfo } from 'node:net';
 import { endianness } from 'node:os';
-import { LISTENING_FN, initScript, procNetLocal, q } from './init-script.ts';
+import { LISTENING_FN, holderDetailFn, initScript, procNetLocal, q } from './init-script.ts';
 
 const script = initScript({
   base: '/',
@@ -94,4 +94,17 @@ test('bridges are waited for before ready: the bash check sees a real listening 
   assert.equal(check(), 0, 'listening');
   await new Promise<void>((r) => server.close(() => r()));
   assert.equal(check(), 1, 'closed');
+});
+
+test('a holder that is not in place is described before the failure: gone with its status, or its state, capabilities and uid', () => {
+  assert.ok(script.includes("holder_ready || { holder_detail; fail 'workload namespace did not come up'; }\n"), 'the failure line prints the detail first');
+  assert.ok(script.indexOf('HOLDER_T0=') > 0 && script.indexOf('HOLDER_T0=') < script.indexOf('holder_ready || {'), 'the wait is timed from its start');
+  const run = (start: string): string => {
+    const lines = ['set -e', holderDetailFn('/proc'), start, 'HOLDER=$!', 'HOLDER_T0=${EPOCHREALTIME//[!0-9]/}', 'read -t 0.2 <> <(:) || :', 'holder_detail', 'kill $HOLDER 2>/dev/null || :'];
+    const r = spawnSync('bash', ['-c', lines.join('\n')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stderr;
+  };
+  assert.match(run('sh -c "exit 3" &'), /^km-init: workload holder: process \d+ exited \(status 3\) within (1\d\d|[2-9]\d\d|\d{4,}) ms\n$/);
+  assert.match(run('sleep 30 &'), /^km-init: workload holder: process \d+ not in place after (1\d\d|[2-9]\d\d|\d{4,}) ms \(State S, CapEff [0-9a-f]{16}, Uid \d+\)\n$/);
 });

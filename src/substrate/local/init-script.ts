@@ -87,6 +87,18 @@ function holderReady(dual: boolean, uid: number): string {
   return `holder_ready() { local k v rest caps=x uid=x f=${NR}/proc/$HOLDER/status; [ -r "$f" ] || return 1; while read -r k v rest; do if [ "$k" = CapEff: ]; then caps=$v; elif [ "$k" = Uid: ]; then uid=$v; fi; done < "$f"; [[ $caps =~ ^0+$ ]] && ${where}; }`;
 }
 
+/**
+ * `holder_detail`: why the holder is not in place, on stderr (sandbox.log) before the failure
+ * line, as km-setup prints its step's errno: gone (with its exit status), or its state,
+ * capabilities and uid when the wait (started at HOLDER_T0, in µs) gave up. `proc` is the /proc
+ * the holder shows in.
+ */
+export const holderDetailFn = (proc: string): string =>
+  `holder_detail() { local k v rest state=? caps=? uid=? st=0 f=${proc}/$HOLDER/status ms=$(( (\${EPOCHREALTIME//[!0-9]/} - HOLDER_T0) / 1000 )); ` +
+  `if ! [ -r "$f" ]; then wait $HOLDER 2>/dev/null || st=$?; echo "km-init: workload holder: process $HOLDER exited (status $st) within $ms ms" >&2; return 0; fi; ` +
+  `while read -r k v rest; do case $k in State:) state=$v;; CapEff:) caps=$v;; Uid:) uid=$v;; esac; done < "$f"; ` +
+  `echo "km-init: workload holder: process $HOLDER not in place after $ms ms (State $state, CapEff $caps, Uid $uid)" >&2; }`;
+
 function holderLines(dual: boolean, uid: number, failure: OnFail): string[] {
   const start = dual
     ? [
@@ -102,9 +114,11 @@ function holderLines(dual: boolean, uid: number, failure: OnFail): string[] {
     'HOLDER=$!',
     holderReady(dual, uid),
     'exec {pause}<> <(:)',
+    'HOLDER_T0=${EPOCHREALTIME//[!0-9]/}',
     pollFor('holder_ready 2>/dev/null'),
     'exec {pause}>&-',
-    onFail('holder_ready', failure),
+    holderDetailFn(`${NR}/proc`),
+    `holder_ready || { holder_detail; ${report(failure)}; }`,
     ...(dual ? [] : [`echo 1 > ${NR}/proc/sys/user/max_user_namespaces`]),
   ];
 }

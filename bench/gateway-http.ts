@@ -244,23 +244,23 @@ async function main(): Promise<void> {
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(barePort, 'api.bench.test', 443)),
   ])) as [number, number, number, number, number];
   const rounds: number[][] = [[], [], [], []];
-  // CPU ms per MB moved, per round: [relay side, bench client + sink] for direct, bare relay, gateway.
-  const cpu = { direct: [] as number[], relay: [[], []] as number[][], tunnel: [[], []] as number[][] };
+  // CPU ms per MB moved, per round: the relaying side's and the bench's own client + sink.
+  const cpu = { directClient: [] as number[], bareRelay: [] as number[], bareClient: [] as number[], gatewayRelay: [] as number[], gatewayClient: [] as number[] };
   const ROUNDS = 5;
   const MAIN = 'MainThread';
   const WORKER = 'WorkerThread';
   for (let i = 0; i < ROUNDS; i++) {
     const d = await cpuOf(() => throughput(mb, direct(sinkPort)));
     rounds[0]!.push(d.value);
-    cpu.direct.push(d.ms(MAIN) / mb);
+    cpu.directClient.push(d.ms(MAIN) / mb);
     const r = await cpuOf(() => throughput(mb, direct(relayPort)));
     rounds[1]!.push(r.value);
-    cpu.relay[0]!.push(r.ms(WORKER) / mb);
-    cpu.relay[1]!.push(r.ms(MAIN) / mb);
+    cpu.bareRelay.push(r.ms(WORKER) / mb);
+    cpu.bareClient.push(r.ms(MAIN) / mb);
     const t = await cpuOf(() => throughput(mb, () => openTunnel(proxyPort, 'sink.bench.test', 443)));
     rounds[2]!.push(t.value);
-    cpu.tunnel[0]!.push(t.ms(WORKER, 'km-relay') / mb);
-    cpu.tunnel[1]!.push(t.ms(MAIN) / mb);
+    cpu.gatewayRelay.push(t.ms(WORKER, 'km-relay') / mb);
+    cpu.gatewayClient.push(t.ms(MAIN) / mb);
     rounds[3]!.push(await throughput(mb, () => openTunnel(srtPort, '127.0.0.1', sinkPort)));
   }
   const perMb = (xs: number[]): string => `${p50(xs).toFixed(3)} ms/MB`;
@@ -281,8 +281,8 @@ async function main(): Promise<void> {
     ['  tunnel relay used', '', relayKind, `${relayed} of ${tunnels} tunnels`, ''],
     ['  reference: bare Node pipe relay', `${tDirect.toFixed(0)} MB/s`, `${tRelay.toFixed(0)} MB/s`, `${(rRelay * 100).toFixed(1)} %`, ''],
     ['  gateway tunnel vs bare relay', `${tRelay.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${(rTunnelVsRelay * 100).toFixed(1)} %`, ''],
-    ['  relay CPU (gateway: km-relay + loop)', '', perMb(cpu.tunnel[0]!), `bare Node relay ${perMb(cpu.relay[0]!)}`, ''],
-    ['  bench client + sink CPU', perMb(cpu.direct), perMb(cpu.tunnel[1]!), `bare Node relay ${perMb(cpu.relay[1]!)}`, ''],
+    ['  relay CPU (gateway: km-relay + loop)', '', perMb(cpu.gatewayRelay), `bare Node relay ${perMb(cpu.bareRelay)}`, ''],
+    ['  bench client + sink CPU', perMb(cpu.directClient), perMb(cpu.gatewayClient), `bare Node relay ${perMb(cpu.bareClient)}`, ''],
     ['srt proxy: new TLS connection, p50', `${lDirect.toFixed(3)} ms`, `${lSrt.toFixed(3)} ms`, `+${(lSrt - lDirect).toFixed(3)} ms`, `km/srt added: ${((lTunnel - lDirect) / (lSrt - lDirect)).toFixed(2)}x`],
     ['srt proxy: tunnel throughput', `${tDirect.toFixed(0)} MB/s`, `${tSrt.toFixed(0)} MB/s`, `${(rSrt * 100).toFixed(1)} %`, `km/srt: ${((rTunnel / rSrt) * 100).toFixed(0)} %`],
   ];

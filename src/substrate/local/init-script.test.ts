@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { createServer, type AddressInfo } from 'node:net';
 import { endianness } from 'node:os';
-import { LISTENING_FN, holderDetailFn, initScript, procNetLocal, q } from './init-script.ts';
+import { HOLDER_DETAIL_FN, LISTENING_FN, holderStatusFn, initScript, procNetLocal, q } from './init-script.ts';
 
 const script = initScript({
   base: '/',
@@ -100,7 +100,7 @@ test('a holder that is not in place is described before the failure: gone with i
   assert.ok(script.includes("holder_ready || { holder_detail; fail 'workload namespace did not come up'; }\n"), 'the failure line prints the detail first');
   assert.ok(script.indexOf('HOLDER_T0=') > 0 && script.indexOf('HOLDER_T0=') < script.indexOf('holder_ready || {'), 'the wait is timed from its start');
   const run = (start: string): string => {
-    const lines = ['set -e', holderDetailFn('/proc'), start, 'HOLDER=$!', 'HOLDER_T0=${EPOCHREALTIME//[!0-9]/}', 'read -t 0.2 <> <(:) || :', 'holder_detail', 'kill $HOLDER 2>/dev/null || :'];
+    const lines = ['set -e', holderStatusFn('/proc'), HOLDER_DETAIL_FN, start, 'HOLDER=$!', 'HOLDER_T0=${EPOCHREALTIME//[!0-9]/}', 'read -t 0.2 <> <(:) || :', 'holder_detail', 'kill $HOLDER 2>/dev/null || :'];
     const r = spawnSync('bash', ['-c', lines.join('\n')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return r.stderr;

@@ -81,22 +81,27 @@ const mountBind = (recursive: boolean, attrs: MountAttr[], source: string, targe
  */
 const pollFor = (cond: string): string => `for i in {1..2500}; do ${cond} && break; read -t 0.002 -u $pause || :; done`;
 
+/**
+ * `holder_status`: reads the holder's State, CapEff and Uid from `proc`/$HOLDER/status into the
+ * caller's `state`, `caps` and `uid` (builtins only); false when the holder is gone.
+ */
+export const holderStatusFn = (proc: string): string =>
+  `holder_status() { local k v rest f=${proc}/$HOLDER/status; state=? caps=? uid=?; [ -r "$f" ] || return 1; while read -r k v rest; do case $k in State:) state=$v;; CapEff:) caps=$v;; Uid:) uid=$v;; esac; done < "$f"; }`;
+
 /** A bash function (builtins only) true once the holder is in place with no capabilities. */
 function holderReady(dual: boolean, uid: number): string {
   const where = dual ? `[ "$uid" = ${uid} ]` : `! [ ${NR}/proc/$HOLDER/ns/user -ef ${NR}/proc/self/ns/user ]`;
-  return `holder_ready() { local k v rest caps=x uid=x f=${NR}/proc/$HOLDER/status; [ -r "$f" ] || return 1; while read -r k v rest; do if [ "$k" = CapEff: ]; then caps=$v; elif [ "$k" = Uid: ]; then uid=$v; fi; done < "$f"; [[ $caps =~ ^0+$ ]] && ${where}; }`;
+  return `holder_ready() { local state caps uid; holder_status || return 1; [[ $caps =~ ^0+$ ]] && ${where}; }`;
 }
 
 /**
  * `holder_detail`: why the holder is not in place, on stderr (sandbox.log) before the failure
  * line, as km-setup prints its step's errno: gone (with its exit status), or its state,
- * capabilities and uid when the wait (started at HOLDER_T0, in µs) gave up. `proc` is the /proc
- * the holder shows in.
+ * capabilities and uid when the wait (started at HOLDER_T0, in µs) gave up (uses holder_status).
  */
-export const holderDetailFn = (proc: string): string =>
-  `holder_detail() { local k v rest state=? caps=? uid=? st=0 f=${proc}/$HOLDER/status ms=$(( (\${EPOCHREALTIME//[!0-9]/} - HOLDER_T0) / 1000 )); ` +
-  `if ! [ -r "$f" ]; then wait $HOLDER 2>/dev/null || st=$?; echo "km-init: workload holder: process $HOLDER exited (status $st) within $ms ms" >&2; return 0; fi; ` +
-  `while read -r k v rest; do case $k in State:) state=$v;; CapEff:) caps=$v;; Uid:) uid=$v;; esac; done < "$f"; ` +
+export const HOLDER_DETAIL_FN =
+  `holder_detail() { local state caps uid st=0 ms=$(( (\${EPOCHREALTIME//[!0-9]/} - HOLDER_T0) / 1000 )); ` +
+  `if ! holder_status; then wait $HOLDER 2>/dev/null || st=$?; echo "km-init: workload holder: process $HOLDER exited (status $st) within $ms ms" >&2; return 0; fi; ` +
   `echo "km-init: workload holder: process $HOLDER not in place after $ms ms (State $state, CapEff $caps, Uid $uid)" >&2; }`;
 
 function holderLines(dual: boolean, uid: number, failure: OnFail): string[] {
@@ -112,12 +117,13 @@ function holderLines(dual: boolean, uid: number, failure: OnFail): string[] {
   return [
     ...start,
     'HOLDER=$!',
+    holderStatusFn(`${NR}/proc`),
     holderReady(dual, uid),
+    HOLDER_DETAIL_FN,
     'exec {pause}<> <(:)',
     'HOLDER_T0=${EPOCHREALTIME//[!0-9]/}',
     pollFor('holder_ready 2>/dev/null'),
     'exec {pause}>&-',
-    holderDetailFn(`${NR}/proc`),
     `holder_ready || { holder_detail; ${report(failure)}; }`,
     ...(dual ? [] : [`echo 1 > ${NR}/proc/sys/user/max_user_namespaces`]),
   ];

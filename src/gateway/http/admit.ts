@@ -76,7 +76,8 @@ export function normaliseTarget(raw: string): string {
   }
 }
 
-const sameHost = (a: string, b: string): boolean => a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
+/** The same host name: case and a trailing dot aside (the Host header, SNI and CONNECT checks). */
+export const sameHost = (a: string, b: string): boolean => a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
 
 function baseExchange(req: IncomingMessage, conn: ConnInfo): Exchange {
   return {

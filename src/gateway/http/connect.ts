@@ -7,10 +7,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { decisionOf, denyAnswer, emit, rawAnswer, runIdFrom, track, type Answer, type ConnInfo, type Ctx } from './context.ts';
-import { parseAuthority } from './admit.ts';
+import { parseAuthority, sameHost } from './admit.ts';
 import { classifyUpstreamError } from './upstream.ts';
 import { startBoundPlain, startIntercept } from './intercept.ts';
-import { peekClient, record, refuseSniMismatch, sameName, startTunnel, type TunnelInfo } from './tunnel.ts';
+import { peekClient, record, refuseSniMismatch, startTunnel, type TunnelInfo } from './tunnel.ts';
 import type { HostDecision } from './types.ts';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -61,7 +61,7 @@ async function dispatch(ctx: Ctx, socket: Socket, up: Socket | null, head: Buffe
     return record(ctx, info, 'http.connect', { status: 200, decision: 'allow', intercepted: d.intercept, intercept_reason: d.interceptReason }, 0, 0);
   }
   // Tunnelled TLS naming another host is closed; intercepted TLS answers 403 per request.
-  if (up && p.kind === 'tls' && p.sni !== null && !sameName(p.sni, d.host)) return refuseSniMismatch(ctx, socket, up, info, p.sni);
+  if (up && p.kind === 'tls' && p.sni !== null && !sameHost(p.sni, d.host)) return refuseSniMismatch(ctx, socket, up, info, p.sni);
   if (p.kind === 'http') {
     up?.destroy(); // requests go through the keep-alive pool instead
     socket.unshift(p.buffered);

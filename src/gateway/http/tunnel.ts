@@ -95,5 +95,3 @@ export function startTunnel(ctx: Ctx, client: Socket, upstream: Socket, buffered
   ctx.stats.tunnels++;
   splice(ctx, client, upstream, EMPTY, buffered, (up, down) => record(ctx, info, 'http.connect', { status: 200, decision: 'allow' }, up, down));
 }
-
-export const sameName = (a: string, b: string): boolean => a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');

@@ -93,3 +93,26 @@ test('a cancel marker and a signal give cancelled', async (t) => {
   await done;
   assert.deepEqual([read(dir, 'status'), read(dir, 'exit_code')], ['cancelled\n', '130\n']);
 });
+
+test('agent.pid appears only once the agent takes SIGINT, so an immediate cancel is not lost', async (t) => {
+  // An env that dawdles before it resets SIGINT widens the window in which the forked job
+  // still ignores it (inherited from the launcher's background job).
+  const dir = setup(t, { argv: ['sleep', '20'] });
+  const bin = join(dir, '..', 'bin');
+  spawnSync('mkdir', [bin]);
+  const realEnv = spawnSync('sh', ['-c', 'command -v env']).stdout.toString().trim();
+  writeFileSync(join(bin, 'env'), `#!/bin/sh\nsleep 0.4\nexec ${realEnv} "$@"\n`);
+  chmodSync(join(bin, 'env'), 0o755);
+  const started = Date.now();
+  const done = launch(dir, { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+  while (!existsSync(join(dir, 'agent.pid')) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 5));
+  const pid = Number(read(dir, 'agent.pid'));
+  const sigIgn = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^SigIgn:\s*([0-9a-f]+)/m)?.[1] ?? '';
+  assert.equal(BigInt(`0x${sigIgn}`) & 2n, 0n, `SIGINT still ignored when agent.pid appeared (SigIgn ${sigIgn})`);
+  writeFileSync(join(dir, 'stop_reason'), 'cancelled\n');
+  process.kill(pid, 'SIGINT');
+  await done;
+  assert.ok(Date.now() - started < 10_000, 'the SIGINT ended the agent');
+  assert.deepEqual([read(dir, 'status'), read(dir, 'exit_code')], ['cancelled\n', '130\n']);
+  assert.equal(existsSync(join(dir, '.ready')), false, 'the ready mark is removed');
+});

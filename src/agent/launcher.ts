@@ -6,8 +6,9 @@
  *   `$(cat …; printf x)` so trailing newlines survive) — the prompt is only ever the value of
  *   a variable, never shell text, so quotes, `$()`, backticks and newlines arrive intact;
  * - applies the run's environment (`env/<NAME>` files, `unset` names);
- * - starts the agent (SIGINT restored to default) with stdin from the prompt file (big prompts) or /dev/null, stdout to
- *   `output.json`, stderr to `stderr.log`, and records `agent.pid` and `started_at`;
+ * - starts the agent with SIGINT restored to default, stdin from the prompt file (big prompts)
+ *   or /dev/null, stdout to `output.json` and stderr to `stderr.log`; records `started_at`, and
+ *   `agent.pid` only once SIGINT is no longer ignored, so an immediate cancel is not lost;
  * - enforces `--run-timeout` itself (SIGTERM, then SIGKILL after 10 s), so a run times out
  *   even with no km process watching;
  * - writes `exit_code`, `ended_at` and `status` (succeeded, failed, timed_out, cancelled — the
@@ -44,11 +45,25 @@ input=/dev/null
 [ -f "$d/stdin_from_prompt" ] && input="$d/prompt.txt"
 timeout_s=$(cat "$d/timeout_s")
 put started_at "$(now)"
-# A background job of a non-interactive shell starts with SIGINT ignored; give the agent the
-# default disposition back so km agent cancel's SIGINT reaches it.
-if env --default-signal=INT true 2>/dev/null; then set -- env --default-signal=INT,QUIT -- "$@"; fi
+# A background job of a non-interactive shell starts with SIGINT ignored; env gives the agent
+# the default disposition back so km agent cancel's SIGINT reaches it. The pid is published
+# only after that: a shell run by env (same pid) marks .ready and then execs the agent, so a
+# cancel sent as soon as agent.pid appears is not lost while SIGINT is still ignored.
+ready=
+if env --default-signal=INT true 2>/dev/null; then
+  ready="$d/.ready"
+  set -- env --default-signal=INT,QUIT -- /bin/sh -c 'printf x > "$0"; exec "$@"' "$ready" "$@"
+fi
 "$@" < "$input" > "$d/output.json" 2> "$d/stderr.log" &
 pid=$!
+if [ -n "$ready" ]; then
+  t=0
+  while [ "$t" -lt 500 ] && [ ! -s "$ready" ] && kill -0 "$pid" 2>/dev/null; do
+    sleep 0.01 2>/dev/null || sleep 1
+    t=$((t + 1))
+  done
+  rm -f "$ready"
+fi
 put agent.pid "$pid"
 put status running
 printf 'km: agent running (pid %s); output goes to %s\\n' "$pid" "$d/output.json"

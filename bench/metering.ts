@@ -4,7 +4,7 @@
  * process so its CPU time (all threads: GC included) is measured on its own.
  *
  *   scripts/node bench/metering.ts [--n 1600] [--block 16] [--warm 20] [--kb 1024] [--cpu-prof DIR] [--aa]
- *                                  [--node-flags='--flag …']
+ *                                  [--breakdown] [--node-flags='--flag …']
  *
  * Each client keeps its connection alive, so the figures are per request (no handshakes).
  * `--n` streams per gateway are measured in rounds of one `--block` per gateway after `--warm`
@@ -12,6 +12,8 @@
  * hinge on which side a collection fell in); `--cpu-prof DIR` writes a CPU profile of each
  * gateway worker into DIR. `--aa` runs the unmetered gateway in both slots (an A/A run): its
  * ratios show the bench's own noise and slot bias on this host, the yardstick for the real run's.
+ * `--breakdown` also times the meter's two parts inside the metered gateway as it relays (the
+ * usage tap per chunk, the ledger's store calls) against the CPU the 5 % target leaves.
  * Both gateway workers run with kmd's Node flags (KMD_NODE_FLAGS), or with `--node-flags`
  * instead (`--node-flags=` for Node's defaults).
  * Reports gateway CPU per stream (metered / plain; target ≤ 1.05) and time to first byte
@@ -20,6 +22,7 @@
  * full garbage collections per 100 streams are counted on each side.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { Transform } from 'node:stream';
 import { createServer as createHttpsServer, request as httpsRequest, Agent } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,11 +37,68 @@ import { insertTestSandbox, startMeteredGateway } from '../src/metering/testdata
 import { createUsageParser } from '../src/metering/parsers/index.ts';
 import { eventFrame } from '../src/metering/testdata/fake-providers.ts';
 import { KMD_NODE_FLAGS } from '../src/daemon/spawn.ts';
+import type { Store } from '../src/store/index.ts';
+import type { ExchangeHookFn } from '../src/metering/hook.ts';
 
 interface WorkerInput {
   metered: boolean;
+  /** Time the meter's own work inside the gateway (`--breakdown`). */
+  breakdown: boolean;
   originPort: number;
   originCaPem: string;
+}
+
+/** Nanoseconds spent in the meter's synchronous work inside the gateway, by part. */
+interface MeterTimes {
+  /** The usage parser and snapshot handling, per response chunk (the tap's data/end/abort). */
+  tapNs: number;
+  chunks: number;
+  /** The ledger's store calls (SQLite runs synchronously inside them). */
+  storeNs: number;
+  storeCalls: number;
+}
+
+/**
+ * Wraps the metered gateway's store calls and the meter's response taps with a clock, so the
+ * report can say where the metered side's extra CPU goes while it relays (not in isolation,
+ * where caches are warm and the figures come out several times lower). The clock reads add a
+ * little to the metered side, so the ratio of a `--breakdown` run reads slightly high.
+ */
+function timeMeter(store: Store): { exchange: ExchangeHookFn; use: (inner: ExchangeHookFn) => void; totals: MeterTimes } {
+  const totals: MeterTimes = { tapNs: 0, chunks: 0, storeNs: 0, storeCalls: 0 };
+  const clockIt = <A extends unknown[], R>(f: (...a: A) => R, add: (ns: number) => void): ((...a: A) => R) => (...a) => {
+    const t0 = process.hrtime.bigint();
+    try {
+      return f(...a);
+    } finally {
+      add(Number(process.hrtime.bigint() - t0));
+    }
+  };
+  const onStore = (ns: number): void => void ((totals.storeNs += ns), totals.storeCalls++);
+  const onTap = (ns: number): void => void (totals.tapNs += ns);
+  for (const k of ['commitUsage', 'aiBudget', 'setBudgetWarned'] as const) {
+    const f = (store[k] as (...a: unknown[]) => unknown).bind(store);
+    (store as unknown as Record<string, unknown>)[k] = clockIt(f, onStore);
+  }
+  let inner: ExchangeHookFn | undefined;
+  const exchange: ExchangeHookFn = async (info) => {
+    const h = await inner!(info);
+    const response = h?.response;
+    if (!h || !response) return h;
+    return {
+      ...h,
+      response: (res) => {
+        const t = response(res);
+        if (!t || t instanceof Transform) return t;
+        return {
+          data: clockIt((c: Buffer) => (totals.chunks++, t.data(c)), onTap),
+          end: clockIt(() => t.end(), onTap),
+          abort: clockIt(() => t.abort(), onTap),
+        };
+      },
+    };
+  };
+  return { exchange, use: (f) => void (inner = f), totals };
 }
 
 async function gatewayWorker(input: WorkerInput): Promise<void> {
@@ -46,10 +106,13 @@ async function gatewayWorker(input: WorkerInput): Promise<void> {
   const store = await openSqliteStore(join(dir, 'km.db'), { clock: systemClock });
   // A sandbox with an AI limit (never reached): every request and commit checks the budget.
   await insertTestSandbox(store, 'sb-be0c0001', { ai: 1_000_000 });
+  const timed = input.metered && input.breakdown ? timeMeter(store) : undefined;
   const g = await startMeteredGateway({
     store, fake: null, sandboxId: 'sb-be0c0001', noMeter: !input.metered, keepEvents: false,
     overrides: { 'api.anthropic.com': `127.0.0.1:${input.originPort}` }, extraCaPem: input.originCaPem,
+    ...(timed ? { exchange: timed.exchange } : {}),
   });
+  timed?.use(g.meter.exchange);
   // Full (mark-compact) collections: relaying buffers is dominated by them, so they are counted.
   let majorGcs = 0;
   new PerformanceObserver((list) => {
@@ -58,7 +121,7 @@ async function gatewayWorker(input: WorkerInput): Promise<void> {
   process.on('message', async (m: string) => {
     if (m === 'cpu') {
       const u = process.cpuUsage();
-      process.send!({ cpuUs: u.user + u.system, majorGcs });
+      process.send!({ cpuUs: u.user + u.system, majorGcs, ...(timed ? { breakdown: timed.totals } : {}) });
     } else if (m === 'rows') {
       process.send!({ rows: (await store.listUsage('sb-be0c0001')).length });
     } else if (m === 'close') {
@@ -126,7 +189,7 @@ async function oneStream(agent: Agent): Promise<{ ttfbMs: number; totalMs: numbe
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1600' }, block: { type: 'string', default: '16' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' }, aa: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1600' }, block: { type: 'string', default: '16' }, warm: { type: 'string', default: '20' }, kb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' }, aa: { type: 'boolean', default: false }, breakdown: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
   const nodeFlags = values['node-flags'] === undefined ? [...KMD_NODE_FLAGS] : values['node-flags'].split(/\s+/).filter(Boolean);
   const n = Number(values.n);
   const perBlock = Number(values.block);
@@ -145,8 +208,8 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   const originPort = (origin.address() as AddressInfo).port;
   const { readFile } = await import('node:fs/promises');
-  const metered = await startWorker({ metered: !values.aa, originPort, originCaPem: originCa.certPem }, values['cpu-prof'], nodeFlags);
-  const plain = await startWorker({ metered: false, originPort, originCaPem: originCa.certPem }, values['cpu-prof'], nodeFlags);
+  const metered = await startWorker({ metered: !values.aa, breakdown: values.breakdown, originPort, originCaPem: originCa.certPem }, values['cpu-prof'], nodeFlags);
+  const plain = await startWorker({ metered: false, breakdown: false, originPort, originCaPem: originCa.certPem }, values['cpu-prof'], nodeFlags);
   const am = agentFor(metered.port, await readFile(metered.caFile, 'utf8'));
   const ap = agentFor(plain.port, await readFile(plain.caFile, 'utf8'));
   // Warm-up (connection, leaf minting, JIT tiering), then reset the CPU baselines.
@@ -159,11 +222,14 @@ async function main(): Promise<void> {
   const ratios: number[] = [];
   const cpu = { m: 0, p: 0 };
   const gcs = new Map<ChildProcess, number>();
+  const parts: MeterTimes = { tapNs: 0, chunks: 0, storeNs: 0, storeCalls: 0 };
+  type Cpu = { cpuUs: number; majorGcs: number; breakdown?: MeterTimes };
   const block = async (w: ChildProcess, agent: Agent, out: Result[]): Promise<number> => {
-    const c0 = await ask<{ cpuUs: number; majorGcs: number }>(w, 'cpu');
+    const c0 = await ask<Cpu>(w, 'cpu');
     for (let i = 0; i < perBlock; i++) out.push(await oneStream(agent));
-    const c1 = await ask<{ cpuUs: number; majorGcs: number }>(w, 'cpu');
+    const c1 = await ask<Cpu>(w, 'cpu');
     gcs.set(w, (gcs.get(w) ?? 0) + c1.majorGcs - c0.majorGcs);
+    if (c0.breakdown && c1.breakdown) for (const k of Object.keys(parts) as Array<keyof MeterTimes>) parts[k] += c1.breakdown[k] - c0.breakdown[k];
     return c1.cpuUs - c0.cpuUs;
   };
   for (let round = 0; round * perBlock < n; round++) {
@@ -222,6 +288,15 @@ async function main(): Promise<void> {
   const b1 = process.cpuUsage(b0);
   rows.push(['usage parser alone (ms)', ((c1.user + c1.system) / 200 / 1000).toFixed(3), '', `${(((c1.user + c1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
   rows.push([`bedrock stream parser alone (${frames.length} frames)`, ((b1.user + b1.system) / 200 / 1000).toFixed(3), '', `${(((b1.user + b1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
+  if (values.breakdown && !values.aa) {
+    // The meter's own work measured inside the metered gateway while it relayed (same rounds).
+    const share = (ms: number): string => `${((ms / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`;
+    const tapMs = parts.tapNs / count / 1e6;
+    const storeMs = parts.storeNs / count / 1e6;
+    rows.push([`  in the gateway: usage tap (${Math.round(parts.chunks / count)} chunks)`, tapMs.toFixed(3), '', share(tapMs)]);
+    rows.push([`  in the gateway: store calls (${(parts.storeCalls / count).toFixed(1)})`, storeMs.toFixed(3), '', share(storeMs)]);
+    rows.push(['  the 5% target leaves', (cpuP * 0.05).toFixed(3), '', 'ms per stream for all metering work']);
+  }
   console.log(`gateway workers' Node flags: ${nodeFlags.join(' ') || '(none)'}`);
   for (const r of rows) console.log(`${r[0].padEnd(40)}${r[1].padStart(10)}${r[2].padStart(10)}  ${r[3]}`);
   if (!values.aa) console.log(`ledger rows written by the metered gateway: ${end.m.rows} (expected ${count + warm})`);

@@ -48,7 +48,8 @@ put started_at "$(now)"
 # A background job of a non-interactive shell starts with SIGINT ignored; env gives the agent
 # the default disposition back so km agent cancel's SIGINT reaches it. The pid is published
 # only after that: a shell run by env (same pid) marks .ready and then execs the agent, so a
-# cancel sent as soon as agent.pid appears is not lost while SIGINT is still ignored.
+# cancel sent as soon as agent.pid appears is not lost while SIGINT is still ignored. The wait
+# is bounded (5 s; none where sleep takes no fractions).
 ready=
 if env --default-signal=INT true 2>/dev/null; then
   ready="$d/.ready"
@@ -59,7 +60,7 @@ pid=$!
 if [ -n "$ready" ]; then
   t=0
   while [ "$t" -lt 500 ] && [ ! -s "$ready" ] && kill -0 "$pid" 2>/dev/null; do
-    sleep 0.01 2>/dev/null || sleep 1
+    sleep 0.01 2>/dev/null || break
     t=$((t + 1))
   done
   rm -f "$ready"

@@ -58,6 +58,8 @@ interface MeterTimes {
   storeCalls: number;
 }
 
+const noTimes = (): MeterTimes => ({ tapNs: 0, chunks: 0, storeNs: 0, storeCalls: 0 });
+
 /**
  * Wraps the metered gateway's store calls and the meter's response taps with a clock, so the
  * report can say where the metered side's extra CPU goes while it relays (not in isolation,
@@ -65,7 +67,7 @@ interface MeterTimes {
  * little to the metered side, so the ratio of a `--breakdown` run reads slightly high.
  */
 function timeMeter(store: Store): { exchange: ExchangeHookFn; use: (inner: ExchangeHookFn) => void; totals: MeterTimes } {
-  const totals: MeterTimes = { tapNs: 0, chunks: 0, storeNs: 0, storeCalls: 0 };
+  const totals = noTimes();
   const clockIt = <A extends unknown[], R>(f: (...a: A) => R, add: (ns: number) => void): ((...a: A) => R) => (...a) => {
     const t0 = process.hrtime.bigint();
     try {
@@ -222,7 +224,7 @@ async function main(): Promise<void> {
   const ratios: number[] = [];
   const cpu = { m: 0, p: 0 };
   const gcs = new Map<ChildProcess, number>();
-  const parts: MeterTimes = { tapNs: 0, chunks: 0, storeNs: 0, storeCalls: 0 };
+  const parts = noTimes();
   type Cpu = { cpuUs: number; majorGcs: number; breakdown?: MeterTimes };
   const block = async (w: ChildProcess, agent: Agent, out: Result[]): Promise<number> => {
     const c0 = await ask<Cpu>(w, 'cpu');
@@ -286,11 +288,13 @@ async function main(): Promise<void> {
   const b0 = process.cpuUsage();
   for (let i = 0; i < 200; i++) parseBedrock();
   const b1 = process.cpuUsage(b0);
-  rows.push(['usage parser alone (ms)', ((c1.user + c1.system) / 200 / 1000).toFixed(3), '', `${(((c1.user + c1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
-  rows.push([`bedrock stream parser alone (${frames.length} frames)`, ((b1.user + b1.system) / 200 / 1000).toFixed(3), '', `${(((b1.user + b1.system) / 200 / 1000 / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`]);
+  const share = (ms: number): string => `${((ms / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`;
+  const parserMs = (c1.user + c1.system) / 200 / 1000;
+  const bedrockMs = (b1.user + b1.system) / 200 / 1000;
+  rows.push(['usage parser alone (ms)', parserMs.toFixed(3), '', share(parserMs)]);
+  rows.push([`bedrock stream parser alone (${frames.length} frames)`, bedrockMs.toFixed(3), '', share(bedrockMs)]);
   if (values.breakdown && !values.aa) {
     // The meter's own work measured inside the metered gateway while it relayed (same rounds).
-    const share = (ms: number): string => `${((ms / cpuP) * 100).toFixed(1)}% of the plain relay's CPU`;
     const tapMs = parts.tapNs / count / 1e6;
     const storeMs = parts.storeNs / count / 1e6;
     rows.push([`  in the gateway: usage tap (${Math.round(parts.chunks / count)} chunks)`, tapMs.toFixed(3), '', share(tapMs)]);

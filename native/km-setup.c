@@ -813,6 +813,9 @@ static _Noreturn void become_holder(bool dual, uid_t id, int report) {
              !(e = write_file("/proc/self/gid_map", map)) && !(e = max_userns("0"))) {
     e = drop_caps(-1);
   }
+  /* Every standard stream on /dev/null: the workload (the holder's uid) may ptrace the holder,
+   * so anything it holds open is the workload's too (sandbox.log, a host file, was). */
+  if (!e && (dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)) e = errno;
   if (!e) {
     char *argv[] = { "sleep", "infinity", NULL };
     execvp(argv[0], argv);

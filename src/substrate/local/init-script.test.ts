@@ -33,7 +33,8 @@ test('user namespaces: nested holder unprivileged, uid 1000 holder with a zero l
   assert.match(script, /echo 1 > \/run\/kmsetup\/root\/proc\/sys\/user\/max_user_namespaces/);
   assert.ok(!dualScript.includes('unshare --user'));
   assert.match(dualScript, /echo 0 > \/run\/kmsetup\/root\/proc\/sys\/user\/max_user_namespaces/);
-  assert.match(dualScript, /setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs sleep infinity/);
+  assert.match(dualScript, /setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs \/bin\/sh -c 'exec sleep infinity <\/dev\/null >\/dev\/null 2>&1' 3>&- &\n/);
+  assert.ok(script.includes(`/bin/sh -c "exec sleep infinity </dev/null >/dev/null 2>&1"'`), 'the nested holder too: no stream left open on sandbox.log');
   assert.ok(!dualScript.includes('CAPTURE=1;'), 'capture off: no nft');
 });
 

@@ -104,15 +104,23 @@ export const HOLDER_DETAIL_FN =
   `if ! holder_status; then wait $HOLDER 2>/dev/null || st=$?; echo "km-init: workload holder: process $HOLDER exited (status $st) within $ms ms" >&2; return 0; fi; ` +
   `echo "km-init: workload holder: process $HOLDER not in place after $ms ms (State $state, CapEff $caps, Uid $uid)" >&2; }`;
 
+/**
+ * How the holder finally becomes `sleep infinity`: with every standard stream on /dev/null.
+ * The workload runs as the holder's uid and may ptrace it, so whatever the holder holds open
+ * is the workload's too (sandbox.log, a host file, was: it could be filled without bound).
+ * The commands before it keep stderr, so their errors still reach sandbox.log.
+ */
+const HOLDER_EXEC = 'exec sleep infinity </dev/null >/dev/null 2>&1';
+
 function holderLines(dual: boolean, uid: number, failure: OnFail): string[] {
   const start = dual
     ? [
         // uid 1000 lives in this namespace: no nested namespace is needed, so none may be made.
         `echo 0 > ${NR}/proc/sys/user/max_user_namespaces`,
-        `setpriv --reuid=${uid} --regid=${uid} --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs sleep infinity 3>&- &`,
+        `setpriv --reuid=${uid} --regid=${uid} --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs /bin/sh -c ${q(HOLDER_EXEC)} 3>&- &`,
       ]
     : [
-        `unshare --user --map-user=${uid} --map-group=${uid} --keep-caps /bin/sh -c ${q(`echo 0 > ${NR}/proc/sys/user/max_user_namespaces && exec ${DROP_ALL} sleep infinity`)} 3>&- &`,
+        `unshare --user --map-user=${uid} --map-group=${uid} --keep-caps /bin/sh -c ${q(`echo 0 > ${NR}/proc/sys/user/max_user_namespaces && exec ${DROP_ALL} /bin/sh -c "${HOLDER_EXEC}"`)} 3>&- &`,
       ];
   return [
     ...start,

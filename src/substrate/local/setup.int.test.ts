@@ -6,7 +6,7 @@
  * this file again as a fresh non-root user.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { nativeHelper } from '../../native/index.ts';
@@ -103,6 +103,34 @@ describe('km-setup and the bash setup', { skip, concurrency: false }, () => {
     assert.equal(a.procs.filter((p) => p.startsWith('socat ')).length, avail.nft ? 5 : 4);
     // The bridges on :53 and :80 keep NET_BIND_SERVICE (0x400) and nothing else; the rest none.
     for (const p of a.procs.filter((x) => !x.startsWith('bwrap '))) assert.match(p, /CapEff=0{13}(000|400) CapBnd=0{13}(000|400) CapAmb=0{16} NoNewPrivs=1$/, p);
+  });
+
+  test('no process the workload may trace holds a file open: the holder\'s streams are /dev/null, not sandbox.log', async () => {
+    // ptrace reaches the processes of the workload's uid in its own user namespace (no
+    // capabilities needed); whatever they hold open, the workload can write through them.
+    const nullDev = statSync('/dev/null').rdev;
+    const uidOf = (pid: number): string | undefined => /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const nsOf = (pid: number): string => readlinkSync(`/proc/${pid}/ns/user`);
+    for (const [name, sub] of both) {
+      const id = name === 'bash' ? 'sd-0000000b' : 'sd-0000000a';
+      const info = await create(sub, id);
+      const members = namespaceMembers(info.pid as number);
+      const holder = members.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
+      assert.ok(holder !== undefined, `${name}: the holder runs`);
+      const traceable = members.filter((pid) => uidOf(pid) === uidOf(holder) && nsOf(pid) === nsOf(holder));
+      assert.ok(traceable.includes(holder));
+      for (const pid of traceable) {
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+          const path = `/proc/${pid}/fd/${fd}`;
+          const st = statSync(path);
+          const harmless = (st.isCharacterDevice() && st.rdev === nullDev) || st.isFIFO() || st.isSocket();
+          assert.ok(harmless, `${name}: ${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()} (pid ${pid}) holds fd ${fd} on ${readlinkSync(path)}`);
+        }
+      }
+      assert.deepEqual([0, 1, 2].map((fd) => statSync(`/proc/${holder}/fd/${fd}`).rdev), [nullDev, nullDev, nullDev], `${name}: the holder's streams`);
+      // What the setup itself reports still reaches the log.
+      assert.ok(existsSync(join(info.stateDir, 'sandbox.log')), `${name}: sandbox.log`);
+    }
   });
 
   test('when create returns, every bridge already listens (a workload\'s first connection never meets a closed port)', async () => {
@@ -211,7 +239,7 @@ describe('km-setup and the bash setup as a non-root user', { skip: skip || fresh
     const r = runAsFreshUser(new URL(import.meta.url));
     assert.equal(r.status, 0, `child suite failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
     assert.match(r.stdout, /^# fail 0$/m);
-    assert.equal(Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0), 6, 'the child ran the six comparisons');
+    assert.equal(Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0), 7, 'the child ran the seven comparisons');
     assert.match(r.stdout, /# SKIP already unprivileged/, 'the child ran unprivileged');
   });
 });

@@ -191,13 +191,8 @@ export function bytesAt(b: Buffer, at: number, len: number, want: Buffer): boole
   return true;
 }
 
-function eventTypeIs(b: Buffer, start: number, end: number, want: Buffer): boolean {
+/** Whether the `:event-type` header of the headers in `b[start, end)` is exactly `want` (none, or malformed: false). */
+export function eventTypeIs(b: Buffer, start: number, end: number, want: Buffer): boolean {
   const v = eventTypeAt(b, start, end);
   return v !== undefined && bytesAt(b, v.at, v.len, want);
-}
-
-/** The `:event-type` header's value without decoding the others (undefined when absent or malformed). */
-export function peekEventType(b: Buffer, start: number, end: number): string | undefined {
-  const v = eventTypeAt(b, start, end);
-  return v ? b.toString('utf8', v.at, v.at + v.len) : undefined;
 }

@@ -140,10 +140,13 @@ test('base64 patterns: a needle anywhere in the decoded bytes is always found in
   assert.deepEqual(pats.map(String), ['dXNhZ2', 'VzYWdl', '1c2FnZ']);
 });
 
-test('peekEventType reads the event type without decoding the other headers', async () => {
-  const { peekEventType } = await import('./eventstream.ts');
+test('eventTypeIs compares the event type without decoding the other headers', async () => {
+  const { eventTypeIs } = await import('./eventstream.ts');
   const { eventFrame } = await import('../testdata/fake-providers.ts');
   const f = Buffer.from(eventFrame('contentBlockDelta', { x: 1 }));
-  assert.equal(peekEventType(f, 12, 12 + f.readUInt32BE(4)), 'contentBlockDelta');
-  assert.equal(peekEventType(f, 12, 20), undefined, 'truncated headers');
+  const end = 12 + f.readUInt32BE(4);
+  assert.equal(eventTypeIs(f, 12, end, Buffer.from('contentBlockDelta')), true);
+  assert.equal(eventTypeIs(f, 12, end, Buffer.from('contentBlockStop')), false, 'another type');
+  assert.equal(eventTypeIs(f, 12, end, Buffer.from('contentBlockDeltaX')), false, 'a longer name');
+  assert.equal(eventTypeIs(f, 12, 20, Buffer.from('contentBlockDelta')), false, 'truncated headers');
 });

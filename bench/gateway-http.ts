@@ -12,7 +12,9 @@
  *   event loop) against the bare Node pipe relay's (the same worker's loop), and the bench's own
  *   client and sink (this thread) on each path. The client and the sink share one event loop,
  *   so the throughput rows move with how that loop fares, the CPU rows much less.
- *   Reference row: a bare Node CONNECT proxy (no parser, policy or SNI check) in the same worker.
+ *   Reference rows: a bare Node CONNECT proxy (no parser, policy or SNI check) in the same
+ *   worker, and the floor: bench/connect-floor.c, the least a CONNECT proxy can do, in C (a
+ *   blocking thread per connection), built with `cc` for the run (the row says so without one).
  * - interception with a cached leaf: same as the first row but the host is intercepted
  *   (gateway terminates TLS and forwards over a pooled upstream connection; target ≤ 3 ms)
  * - the same CONNECT rows through `@anthropic-ai/sandbox-runtime`'s HTTP proxy
@@ -23,7 +25,10 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { createServer as createNetServer, connect as netConnect, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/core/clock.ts';
 import { createSandboxCa, type SandboxCa } from '../src/gateway/tls/ca.ts';
@@ -153,6 +158,32 @@ async function tlsExchange(host: string, ca: string, socket: () => Promise<Socke
   return ms;
 }
 
+/**
+ * bench/connect-floor.c built into a temporary directory and started (its port read from its
+ * stdout), or why not. `stop` ends it and removes the directory.
+ */
+async function startFloorProxy(): Promise<{ port: number; stop: () => void } | { reason: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'km-bench-floor-'));
+  const bin = join(dir, 'connect-floor');
+  const cc = spawnSync('cc', ['-O2', '-pthread', '-o', bin, new URL('./connect-floor.c', import.meta.url).pathname], { encoding: 'utf8' });
+  if (cc.error || cc.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return { reason: cc.error ? 'no C compiler (cc)' : `cc failed: ${cc.stderr.trim().split('\n')[0]}` };
+  }
+  const child: ChildProcess = spawn(bin, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = (): void => {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', stop);
+  const port = await new Promise<number>((resolve) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once('exit', () => resolve(0));
+  });
+  if (!(port > 0)) return (stop(), { reason: 'connect-floor did not start' });
+  return { port, stop };
+}
+
 const p50 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs the variants interleaved (so drift hits all alike) and returns each one's p50. */
@@ -236,13 +267,16 @@ async function main(): Promise<void> {
     return s;
   };
   const upCa = upstreamCa.certPem;
-  const [lDirect, lTunnel, lIntercept, lSrt, lBare] = (await sample(n, [
+  const floor = await startFloorProxy();
+  const [lDirect, lTunnel, lIntercept, lSrt, lBare, lFloor = NaN] = (await sample(n, [
     () => tlsExchange('api.bench.test', upCa, direct(httpsPort)),
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(proxyPort, 'api.bench.test', 443)),
     () => tlsExchange('meter.bench.test', caPem, () => openTunnel(proxyPort, 'meter.bench.test', 443)),
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(srtPort, '127.0.0.1', httpsPort)),
     () => tlsExchange('api.bench.test', upCa, () => openTunnel(barePort, 'api.bench.test', 443)),
-  ])) as [number, number, number, number, number];
+    ...('port' in floor ? [() => tlsExchange('api.bench.test', upCa, () => openTunnel(floor.port, '127.0.0.1', httpsPort))] : []),
+  ])) as [number, number, number, number, number, number?];
+  if ('stop' in floor) floor.stop();
   const rounds: number[][] = [[], [], [], []];
   // CPU ms per MB moved, per round: the relaying side's and the bench's own client + sink.
   const cpu = { directClient: [] as number[], bareRelay: [] as number[], bareClient: [] as number[], gatewayRelay: [] as number[], gatewayClient: [] as number[] };
@@ -276,6 +310,9 @@ async function main(): Promise<void> {
   const rows = [
     ['new TLS connection + request, p50', `${lDirect.toFixed(3)} ms`, `${lTunnel.toFixed(3)} ms`, `+${(lTunnel - lDirect).toFixed(3)} ms`, '≤ +0.5 ms'],
     ['  reference: bare Node CONNECT proxy', `${lDirect.toFixed(3)} ms`, `${lBare.toFixed(3)} ms`, `+${(lBare - lDirect).toFixed(3)} ms`, ''],
+    'reason' in floor
+      ? ['  floor: minimal C CONNECT proxy', '', floor.reason, '', '']
+      : ['  floor: minimal C CONNECT proxy', `${lDirect.toFixed(3)} ms`, `${lFloor.toFixed(3)} ms`, `+${(lFloor - lDirect).toFixed(3)} ms`, `gateway − floor: +${(lTunnel - lFloor).toFixed(3)} ms`],
     ['intercepted (cached leaf), p50', `${lDirect.toFixed(3)} ms`, `${lIntercept.toFixed(3)} ms`, `+${(lIntercept - lDirect).toFixed(3)} ms`, '≤ +3 ms'],
     ['tunnel throughput (median of 5 rounds)', `${tDirect.toFixed(0)} MB/s`, `${tTunnel.toFixed(0)} MB/s`, `${(rTunnel * 100).toFixed(1)} %`, '≥ 80 %'],
     ['  tunnel relay used', '', relayKind, `${relayed} of ${tunnels} tunnels`, ''],
@@ -293,7 +330,7 @@ async function main(): Promise<void> {
   console.log(fmt(head));
   for (const r of rows) console.log(fmt(r));
   const added = lTunnel - lDirect;
-  emitResult({ target: 'CONNECT added latency p50 ≤ 0.5 ms', measured: `+${added.toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms; srt +${(lSrt - lDirect).toFixed(3)} ms; bare Node CONNECT proxy +${(lBare - lDirect).toFixed(3)} ms`, ratio: `${(lTunnel / lDirect).toFixed(2)}x direct`, pass: added <= 0.5 });
+  emitResult({ target: 'CONNECT added latency p50 ≤ 0.5 ms', measured: `+${added.toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms; srt +${(lSrt - lDirect).toFixed(3)} ms; bare Node CONNECT proxy +${(lBare - lDirect).toFixed(3)} ms; minimal C CONNECT proxy ${'reason' in floor ? floor.reason : `+${(lFloor - lDirect).toFixed(3)} ms`}`, ratio: `${(lTunnel / lDirect).toFixed(2)}x direct`, pass: added <= 0.5 });
   emitResult({ target: 'tunnel throughput ≥ 80 % of direct', measured: `${tTunnel.toFixed(0)} MB/s`, baseline: `direct ${tDirect.toFixed(0)}; srt ${tSrt.toFixed(0)} MB/s`, ratio: `${(rTunnel * 100).toFixed(1)} %`, pass: rTunnel >= 0.8 });
   emitResult({ target: 'intercepted request (cached leaf) added p50 ≤ 3 ms', measured: `+${(lIntercept - lDirect).toFixed(3)} ms`, baseline: `direct ${lDirect.toFixed(3)} ms`, ratio: `${(lIntercept / lDirect).toFixed(2)}x direct`, pass: lIntercept - lDirect <= 3 });
   await worker.terminate();

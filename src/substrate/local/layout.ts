@@ -23,7 +23,7 @@
  * and not part of it.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Base top-level entries that never come from the base. */
@@ -137,12 +137,37 @@ const WRITABLE_ROOTFS_DIRS = ['home', 'root', 'tmp', 'workspace', 'mnt', 'media'
  * Clone support: copies another sandbox's writable layer (overlay upper dirs and the
  * rootfs-resident directories) into a freshly built skeleton, preserving owners, modes and
  * overlay whiteouts (`cp -a`).
+ *
+ * The source is the workload's: root inside may have replaced `/home`, `/mnt` … with a
+ * symlink, which the host would resolve against its own root (`/mnt -> /root/.ssh` would copy
+ * the host's files into the clone). So no path of the source is ever followed: each directory
+ * is opened with O_NOFOLLOW and copied through that descriptor (`/proc/self/fd/3/.` in cp);
+ * an entry that is not a directory (a planted symlink) is copied as itself, unresolved.
  */
 export function copyWritableLayer(from: StatePaths, to: StatePaths): void {
   const pairs: Array<[string, string]> = [[from.upper, to.upper], ...WRITABLE_ROOTFS_DIRS.map((d): [string, string] => [join(from.rootfs, d), join(to.rootfs, d)])];
   for (const [src, dst] of pairs) {
-    if (!existsSync(src)) continue;
-    const r = spawnSync('cp', ['-a', '--reflink=auto', `${src}/.`, `${dst}/`], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`copying ${src} to ${dst} failed: ${(r.stderr || r.error?.message || '').trim()}`);
+    let fd: number;
+    try {
+      fd = openSync(src, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      if (code !== 'ELOOP' && code !== 'ENOTDIR') throw new Error(`copying ${src} to ${dst} failed: ${(e as Error).message}`);
+      // A symlink or a file where the skeleton has a directory: the entry itself replaces it.
+      rmSync(dst, { recursive: true, force: true });
+      runCp(['-a', '-T', src, dst], src, dst);
+      continue;
+    }
+    try {
+      runCp(['-a', '--reflink=auto', '/proc/self/fd/3/.', `${dst}/`], src, dst, fd);
+    } finally {
+      closeSync(fd);
+    }
   }
+}
+
+function runCp(args: string[], src: string, dst: string, fd?: number): void {
+  const r = spawnSync('cp', args, { encoding: 'utf8', stdio: fd === undefined ? 'pipe' : ['ignore', 'pipe', 'pipe', fd] });
+  if (r.status !== 0) throw new Error(`copying ${src} to ${dst} failed: ${(r.stderr || r.error?.message || '').trim()}`);
 }

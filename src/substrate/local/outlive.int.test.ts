@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createLocalSubstrate, localSubstrateAvailability } from '../index.ts';
@@ -37,7 +37,7 @@ describe('local substrate: daemon exit, mounts, limits', { skip, concurrency: fa
   const s = scratch('km-outlive-');
   const sub = createLocalSubstrate({ kmHome: s.kmHome });
   after(async () => {
-    for (const id of ['lo-00000001', 'lo-00000002', 'lo-00000003', 'lo-00000005', 'lo-00000006', 'lo-00000007', 'lo-00000008', 'lo-00000009']) await sub.destroy(id).catch(() => undefined);
+    for (const id of ['lo-00000001', 'lo-00000002', 'lo-00000003', 'lo-00000005', 'lo-00000006', 'lo-00000007', 'lo-00000008', 'lo-00000009', 'lo-0000000a', 'lo-0000000b']) await sub.destroy(id).catch(() => undefined);
     s.cleanup();
   });
 
@@ -127,6 +127,33 @@ describe('local substrate: daemon exit, mounts, limits', { skip, concurrency: fa
     // Unprivileged, root inside and sandbox share one host id (index.ts): both show as sandbox.
     const rootOwner = process.getuid?.() === 0 ? 'root' : 'sandbox';
     assert.equal(r.stdout, `mine\nsys\nsandbox\nsandbox\n${rootOwner}\nappended\n`, r.stderr);
+  });
+
+  test('clone: a symlink root inside put in place of /mnt or /home is copied as a link, never followed on the host', async () => {
+    // A host directory the sandbox cannot see (its /tmp is its own), readable on the host.
+    const secretDir = join(s.kmHome, 'host-secret');
+    mkdirSync(secretDir, { recursive: true });
+    writeFileSync(join(secretDir, 'secret.txt'), 'host secret\n');
+    chmodSync(secretDir, 0o755);
+    const src = s.spec('lo-0000000a');
+    await sub.create(src);
+    const planted = await runIn(sub, src.id, ['sh', '-c', `rm -rf /mnt /home && ln -s ${secretDir} /mnt && ln -s ${secretDir} /home && cat /mnt/secret.txt`], { root: true });
+    assert.notEqual(planted.stdout, 'host secret\n', 'control: the sandbox itself cannot read it');
+    const image = join(s.kmHome, 'planted-image');
+    await sub.pause(src.id);
+    await sub.snapshotLayer?.(src.id, image);
+    await sub.resume(src.id);
+    for (const d of ['mnt', 'home']) {
+      const at = join(image, 'rootfs', d);
+      assert.ok(lstatSync(at).isSymbolicLink(), `${d} stays a link in the layer`);
+      assert.equal(readlinkSync(at), secretDir);
+    }
+    const found = spawnSync('find', ['-P', image, '-name', 'secret.txt'], { encoding: 'utf8' });
+    assert.equal(found.stdout, '', 'no host file was copied into the layer');
+    const copy = s.spec('lo-0000000b', { copyLayerFrom: image });
+    await sub.create(copy);
+    const r = await runIn(sub, copy.id, ['sh', '-c', 'readlink /mnt /home; cat /mnt/secret.txt /home/secret.txt 2>/dev/null; echo end'], { root: true });
+    assert.equal(r.stdout, `${secretDir}\n${secretDir}\nend\n`, r.stderr);
   });
 
   test('without nftables capture nothing is routable at all', async () => {

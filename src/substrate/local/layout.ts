@@ -23,7 +23,7 @@
  * and not part of it.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Base top-level entries that never come from the base. */

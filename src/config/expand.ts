@@ -23,3 +23,16 @@ export const profileSearchPaths = (config: OperatorConfig, ctx: ExpandContext): 
 /** Where the SQLite store lives: `store.path` when set, else `$KM_HOME/km.db`. */
 export const sqliteStorePath = (config: OperatorConfig, ctx: ExpandContext): string =>
   config.store.path !== undefined ? expandConfigPath(config.store.path, ctx) : stateFiles(ctx.stateDir).database;
+
+/**
+ * Host files that hold the operator's secrets or km's own records, wherever the config puts
+ * them: the config files read (`KM_CONFIG` may name one anywhere), the SQLite store with its
+ * `-wal`, `-shm` and `-journal` files, and the GitHub App key. Sandboxes see the host root, and
+ * KM_HOME is masked in them; these may lie outside it, so they are masked too.
+ */
+export function operatorPrivateFiles(loaded: { config: OperatorConfig; files: readonly string[] }, ctx: ExpandContext): string[] {
+  const store = sqliteStorePath(loaded.config, ctx);
+  const key = loaded.config.github_private_key_file;
+  const all = [...loaded.files.map((f) => resolve(ctx.cwd, f)), store, `${store}-wal`, `${store}-shm`, `${store}-journal`, ...(key === undefined ? [] : [expandConfigPath(key, ctx)])];
+  return [...new Set(all)];
+}

@@ -9,5 +9,5 @@ export { formatConfigDiagnostic } from './layers.ts';
 export { configKeys, findKey, coerceText, type ConfigKey, type KeyKind } from './keys.ts';
 export { maskSecrets, MASK } from './mask.ts';
 export { resolveStateDir, stateFiles } from './paths.ts';
-export { expandConfigPath, profileSearchPaths, sqliteStorePath, type ExpandContext } from './expand.ts';
+export { expandConfigPath, operatorPrivateFiles, profileSearchPaths, sqliteStorePath, type ExpandContext } from './expand.ts';
 export { configure, type ConfigureOptions, type ConfigureResult } from './configure.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KmError } from '../core/errors.ts';
-import { configKeys, loadOperatorConfig, maskSecrets, MASK, OperatorConfigSchema, operatorConfigJsonSchema, profileSearchPaths, sqliteStorePath, type ConfigReader } from './index.ts';
+import { configKeys, loadOperatorConfig, maskSecrets, MASK, OperatorConfigSchema, operatorConfigJsonSchema, operatorPrivateFiles, profileSearchPaths, sqliteStorePath, type ConfigReader } from './index.ts';
 
 const HOME = '/home/op/.km';
 const CWD = '/work/proj';
@@ -196,4 +196,17 @@ test('the real file system: missing files are fine, profile paths expand $KM_HOM
   await writeFile(join(dir, 'km-config.yaml'), 'timezone: Mars/Olympus\n');
   const lines = await problems(() => loadOperatorConfig({ env: { KM_HOME: home }, cwd: dir }));
   assert.match(lines[0] ?? '', /km-config\.yaml:1:11: timezone: expected an IANA time zone/);
+});
+
+test('operatorPrivateFiles: the config files read, the store with its side files, the GitHub App key', async () => {
+  const r = await load({ [USER]: 'github_private_key_file: ~/keys/app.pem\n', [PROJECT]: 'store:\n  path: data/km.db\n' }, { HOME: '/home/op' });
+  const ctx = { stateDir: HOME, cwd: CWD, env: { HOME: '/home/op' } };
+  assert.deepEqual(operatorPrivateFiles(r, ctx), [
+    USER, PROJECT,
+    '/work/proj/data/km.db', '/work/proj/data/km.db-wal', '/work/proj/data/km.db-shm', '/work/proj/data/km.db-journal',
+    '/home/op/keys/app.pem',
+  ]);
+  // Nothing configured: the default store in KM_HOME, no key, no files.
+  const bare = await load({});
+  assert.deepEqual(operatorPrivateFiles(bare, ctx), [`${HOME}/km.db`, `${HOME}/km.db-wal`, `${HOME}/km.db-shm`, `${HOME}/km.db-journal`]);
 });

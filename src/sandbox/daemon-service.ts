@@ -4,7 +4,7 @@
  * `/v1/sandboxes` routes and runs the lifecycle reconciler. Closed in reverse.
  */
 import { createRedactor } from '../audit/index.ts';
-import { loadOperatorConfig, sqliteStorePath } from '../config/index.ts';
+import { loadOperatorConfig, operatorPrivateFiles, sqliteStorePath } from '../config/index.ts';
 import type { DaemonService } from '../daemon/index.ts';
 import { createReconciler, recoverSandboxes } from '../lifecycle/index.ts';
 import { openSqliteStore } from '../store/index.ts';
@@ -22,8 +22,10 @@ export function sandboxDaemonService(options: { env?: NodeJS.ProcessEnv } = {}):
     name: 'sandboxes',
     async start(ctx) {
       const env = options.env ?? process.env;
-      const { config } = await loadOperatorConfig({ env, cwd: ctx.stateDir });
-      const store = await openSqliteStore(sqliteStorePath(config, { stateDir: ctx.stateDir, cwd: ctx.stateDir, env }), { clock: ctx.clock });
+      const loaded = await loadOperatorConfig({ env, cwd: ctx.stateDir });
+      const { config } = loaded;
+      const where = { stateDir: ctx.stateDir, cwd: ctx.stateDir, env };
+      const store = await openSqliteStore(sqliteStorePath(config, where), { clock: ctx.clock });
       const redactor = createRedactor({ literals: config.audit.redact_literals });
       const events = createEventRecorder({ store, redactor, clock: ctx.clock, onError: (e) => ctx.log('error', 'event write failed', { error: String(e) }) });
       // AI metering and the AI hard stop: one meter per sandbox gateway (SPEC §6).
@@ -33,7 +35,8 @@ export function sandboxDaemonService(options: { env?: NodeJS.ProcessEnv } = {}):
         exchangeFor: (s) => createSandboxMeter({ store, clock: ctx.clock, record: (e) => void events.batch(e) }, meterConfig, s.id).exchange,
       });
       // BPF gatekeeper denies (SPEC §3.5) become `ebpf.deny` events (already rate-bounded by the substrate).
-      const local = createLocalSubstrate({ kmHome: ctx.stateDir, onDeny: (id, d) => void events.record(id, 'ebpf.deny', 'kmd', { ...d }) });
+      // The config files, the store and key files may lie outside KM_HOME: masked in sandboxes too.
+      const local = createLocalSubstrate({ kmHome: ctx.stateDir, extraMasks: operatorPrivateFiles(loaded, where), onDeny: (id, d) => void events.record(id, 'ebpf.deny', 'kmd', { ...d }) });
       const availability = localSubstrateAvailability();
       const substrates: Record<string, Substrate> = availability.ok ? { local } : {};
       const unavailable: Record<string, string> = availability.ok ? {} : { local: availability.reason ?? 'unknown reason' };

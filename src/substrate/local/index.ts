@@ -176,7 +176,8 @@ export function createLocalSubstrate(options: LocalSubstrateOptions): Substrate 
     let rt: RuntimeRecord;
     try {
       rt = await launch({
-        stored: s,
+        // Masks only ever grow: ones added since create (a newer km, a moved store) apply too.
+        stored: { ...s, masks: [...new Set([...s.masks, ...masks()])] },
         paths: p,
         cgroups,
         bwrap: options.bwrapPath ?? 'bwrap',

@@ -63,3 +63,16 @@ test('follow prints what exists, then each new event once, until aborted', async
   await done;
   assert.deepEqual(seen, ['lifecycle.creating', 'mail.sent', 'lifecycle.running'], 'older-stamped new events still show; other sandboxes and types do not');
 });
+
+test('human lines show control characters from the sandbox as escapes (no line erased, moved or forged)', () => {
+  const hostile = [
+    ev('mail.received', { from: 'sb-2', to: 'sb-1', subject: 'hi\x1b[1A\x1b[2K' }, 'mail'),
+    ev('git.access', { repo: 'own/x\rforged  allow', decision: 'allow', rule: 'sourceAccess' }),
+    ev('command', { argv: ['sudo', 'x\x1b]52;c;aGk=\x07'], exit_code: 0 }, 'sudo'),
+  ];
+  const lines = hostile.map((e) => renderEventLine(e, 'UTC'));
+  for (const l of lines) assert.doesNotMatch(l, /[\x00-\x09\x0b-\x1f\x7f]/, JSON.stringify(l));
+  assert.match(lines[0]!, /"hi\\x1b\[1A\\x1b\[2K"/);
+  assert.match(lines[1]!, /own\/x\\x0dforged/);
+  assert.match(lines[2]!, /\\x1b\]52;c;aGk=\\x07/);
+});

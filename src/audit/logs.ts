@@ -6,6 +6,7 @@
 import { toIso } from '../core/clock.ts';
 import { tryParseDuration } from '../core/duration.ts';
 import { KmError } from '../core/errors.ts';
+import { printable } from '../core/printable.ts';
 import type { EventQuery, EventRecord, EventStore } from '../store/index.ts';
 
 export interface EventJson {
@@ -75,7 +76,8 @@ export function renderEventLine(e: EventRecord, timeZone: string): string {
   const rule = s(d.rule);
   if (rule) parts.push(`(${rule})`);
   if (e.eventType === 'mail.rejected' && s(d.reason)) parts.push(`(${s(d.reason)})`);
-  return parts.join('  ') + '\n';
+  // Names, subjects and argv come from the sandbox: no control character reaches the terminal.
+  return printable(parts.join('  ')) + '\n';
 }
 
 export interface FollowOptions {

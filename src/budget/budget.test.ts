@@ -162,3 +162,13 @@ test('compute clock: running time charged at the rate, paused time recorded, fir
   acc.forget('sb-b0000005');
   assert.equal(await acc.tick(rec), undefined);
 });
+
+test('km budget text escapes control characters in model names (they come from requests and responses)', async (t) => {
+  const store = await fresh(t);
+  const s = await sandbox(store, 'sb-b0000003', { ai: 3 });
+  await store.upsertUsage(s.id, 'x1', usage({ model: 'evil\x1b[2K\rclaude', costUsd: 0.01, priced: 'fallback' }));
+  const text = renderBudget(await budgetView(store, s, '2026-11-01'));
+  assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f]/, JSON.stringify(text));
+  assert.match(text, /anthropic +evil\\x1b\[2K\\x0dclaude /);
+  assert.match(text, /fallback rate \(not in the price table\): evil\\x1b\[2K\\x0dclaude\./);
+});

@@ -3,6 +3,7 @@
  * `budgetJson` and `renderBudget` are pure.
  */
 import { formatRemaining } from '../core/duration.ts';
+import { printable } from '../core/printable.ts';
 import type { BudgetRecord, PausedBy, SandboxRecord, SandboxStatus, Store, UsageTotal } from '../store/index.ts';
 import { evaluateBudget, formatUsd, type BudgetState } from './evaluate.ts';
 
@@ -97,7 +98,8 @@ const thousands = (n: number): string => n.toLocaleString('en-US');
 function modelTable(rows: UsageTotal[]): string[] {
   const head = ['PROVIDER', 'MODEL', 'REQUESTS', 'INPUT', 'OUTPUT', 'CACHE_WRITE', 'CACHE_READ', 'CACHED_IN', 'REASONING', 'COST', 'PRICED'];
   const body = rows.map((m) => [
-    m.provider, m.model, String(m.requests), thousands(m.inputTokens), thousands(m.outputTokens), thousands(m.cacheWriteTokens),
+    // The model name is whatever the request or the response said: made printable.
+    m.provider, printable(m.model), String(m.requests), thousands(m.inputTokens), thousands(m.outputTokens), thousands(m.cacheWriteTokens),
     thousands(m.cacheReadTokens), thousands(m.cachedInputTokens), thousands(m.reasoningTokens), formatUsd(m.costUsd), m.priced,
   ]);
   const all = [head, ...body];
@@ -119,7 +121,7 @@ export function renderBudget(v: BudgetView): string {
   else lines.push('', ...modelTable(v.byModel));
   const missing = v.byModel.reduce((a, m) => a + m.missingUsage, 0);
   const partial = v.byModel.reduce((a, m) => a + m.partial, 0);
-  const fallback = v.byModel.filter((m) => m.priced === 'fallback').map((m) => m.model);
+  const fallback = v.byModel.filter((m) => m.priced === 'fallback').map((m) => printable(m.model));
   if (missing > 0) lines.push(`${missing} response${missing === 1 ? '' : 's'} without usage figures (usage: missing).`);
   if (partial > 0) lines.push(`${partial} response${partial === 1 ? ' was' : 's were'} cut short; usage seen so far is counted (partial).`);
   if (fallback.length > 0) lines.push(`Priced by the fallback rate (not in the price table): ${fallback.join(', ')}.`);

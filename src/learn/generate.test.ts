@@ -161,3 +161,17 @@ test('every generated profile passes validation (plain, --exact, --base with ext
     assert.equal(r.ok, true, `${label}: ${r.ok ? '' : JSON.stringify(r.errors)}`);
   }
 });
+
+test('names, repos and refs from the sandbox cannot end a header comment and add YAML of their own', () => {
+  const g = generateProfile(obs({
+    hosts: [{ host: 'h\nextends: open-dev\n#.example.org', port: 443 }],
+    repos: ['own/x\rextends: open-dev'],
+    refs: [{ ref: 'refs/heads/x\u2028extends: open-dev', kind: 'update' }],
+    denied: ['d\nextends: x'],
+  }), { enforcement: 'both', nowMs: NOW });
+  const header = g.yaml.slice(0, g.yaml.indexOf('apiVersion:'));
+  for (const line of header.split('\n').filter((l) => l !== '')) assert.match(line, /^# /, JSON.stringify(line));
+  assert.doesNotMatch(header, /[\r\u2028]/);
+  assert.equal((parse(g.yaml) as { extends?: unknown }).extends, undefined, 'no injected extends');
+  assert.match(header, /# host h\\x0aextends: open-dev\\x0a#\.example\.org: /);
+});

@@ -4,6 +4,7 @@
  */
 import { getDomain, parse as parseDomain } from 'tldts';
 import { stringify } from 'yaml';
+import { printable } from '../core/printable.ts';
 import { GITHUB_HOSTS, KM_INTERNAL } from '../policy/index.ts';
 
 export interface Observations {
@@ -214,7 +215,9 @@ function annotate(obs: Observations, counts: Counts, egress: Egress, repos: stri
     for (const c of obs.commands.slice(0, 200)) lines.push(`  $ ${oneLine(c)}`);
     if (obs.commands.length > 200) lines.push(`  … and ${obs.commands.length - 200} more`);
   }
-  return lines.map((l) => `# ${l}`).join('\n') + '\n';
+  // Names, repos, refs and commands come from the sandbox: a control character (a line break
+  // above all) must not end the comment and put its own YAML into the profile.
+  return lines.map((l) => `# ${printable(l)}`).join('\n') + '\n';
 }
 
 export interface ListDiff {

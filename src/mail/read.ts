@@ -5,6 +5,7 @@
  */
 import { toIso } from '../core/clock.ts';
 import { KmError } from '../core/errors.ts';
+import { printable } from '../core/printable.ts';
 import type { MailRecord, MailStore } from '../store/index.ts';
 import type { IdentityKeys } from './crypto.ts';
 import { decryptParsed, parseMessage, sha256 } from './message.ts';
@@ -101,28 +102,29 @@ const shortDate = (iso: string, timeZone: string): string => {
   return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 };
 
+// Senders, subjects, file names and bodies are written by sandboxes: shown through printable.
 const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function renderMailTable(views: readonly MailJson[], label: string, timeZone = 'UTC'): string {
   if (views.length === 0) return `No messages for ${label}.\n`;
   const rows = [['#', 'DATE', 'FROM', 'SUBJECT', 'SIG', 'ENC', 'READ']];
-  views.forEach((v, i) => rows.push([String(i + 1), shortDate(v.date, timeZone), v.sender_id ?? v.from, cut(v.subject, 48), v.signature, v.encrypted ? 'yes' : 'no', v.read ? 'yes' : 'no']));
+  views.forEach((v, i) => rows.push([String(i + 1), shortDate(v.date, timeZone), printable(v.sender_id ?? v.from), cut(printable(v.subject), 48), v.signature, v.encrypted ? 'yes' : 'no', v.read ? 'yes' : 'no']));
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
 export function renderMessage(v: MailJson, timeZone = 'UTC'): string {
   const lines = [
-    `Message-ID: ${v.message_id}`,
+    `Message-ID: ${printable(v.message_id)}`,
     `Date:       ${shortDate(v.date, timeZone)}`,
-    `From:       ${v.from}${v.sender_id ? ` (${v.sender_id})` : ''}`,
-    `To:         ${v.to.join(', ')}`,
-    `Subject:    ${v.subject}`,
+    `From:       ${printable(v.from)}${v.sender_id ? ` (${printable(v.sender_id)})` : ''}`,
+    `To:         ${printable(v.to.join(', '))}`,
+    `Subject:    ${printable(v.subject)}`,
     `Signature:  ${v.signature}${v.encrypted ? '   Encrypted: yes' : ''}`,
-    ...v.attachments.map((a) => `Attachment: ${a.filename} (${a.size} bytes, sha256 ${a.sha256})`),
+    ...v.attachments.map((a) => `Attachment: ${printable(a.filename)} (${a.size} bytes, sha256 ${a.sha256})`),
     ...(v.decryption ? ['(the body could not be decrypted with this mailbox\'s key)'] : []),
     '',
-    v.body.replace(/\n+$/, ''),
+    printable(v.body.replace(/\n+$/, ''), { lines: true }),
   ];
   return lines.join('\n') + '\n';
 }

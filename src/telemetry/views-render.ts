@@ -1,4 +1,5 @@
 /** Text rendering of the `km otel` views. Pure; times in the operator's time zone. */
+import { printable } from '../core/printable.ts';
 import type { SummaryJson, eventsJson, promptsJson, timelineJson, toolsJson } from './views.ts';
 
 export function localTime(iso: string, timeZone: string): string {
@@ -7,8 +8,10 @@ export function localTime(iso: string, timeZone: string): string {
   return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}:${p('second')}`;
 }
 
-export function table(rows: readonly (readonly string[])[], indent = ''): string {
-  if (rows.length === 0) return '';
+/** Aligned columns; every cell made printable (prompts, tools, models and errors come from the sandbox). */
+export function table(cells: readonly (readonly string[])[], indent = ''): string {
+  if (cells.length === 0) return '';
+  const rows = cells.map((r) => r.map((c) => printable(c)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -78,3 +78,14 @@ test('prompts drop internal ones; events are chronological; tools carry the key 
   ]);
   assert.equal(tl.total_cost_usd, 0.042);
 });
+
+test('prompts, tool parameters and errors the agent reported are shown with control characters escaped', () => {
+  const records = [
+    log(0, 'user_prompt', { prompt: 'hi\x1b[2J', prompt_length: 6 }),
+    log(1, 'tool_result', { tool_name: 'Bash\x1b[8m', success: 'false', error: 'bad\x07', duration_ms: 1, tool_result_size_bytes: 0, tool_parameters: JSON.stringify({ command: 'ls\x1b]0;x\x07' }) }),
+  ];
+  const text = renderTools(toolsJson(records), 'demo');
+  assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f]/, JSON.stringify(text));
+  assert.match(text, /Bash\\x1b\[8m/);
+  assert.match(text, /ls\\x1b\]0;x\\x07/);
+});

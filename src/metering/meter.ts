@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.ts';
 import { denyResponse } from '../gateway/deny.ts';
 import { aiExhaustedBody } from '../budget/index.ts';
 import type { PriceBook } from '../pricing/index.ts';
-import { classifyAiRequest, ensureStreamUsage, type MeterRoute } from './parsers/index.ts';
+import { classifyAiRequest, ensureStreamUsage, isAiHost, type MeterRoute } from './parsers/index.ts';
 import { createExchangeMeter } from './exchange.ts';
 import { createSandboxLedger, type MeterEvent, type MeterStore } from './ledger.ts';
 import { MAX_REWRITE_BODY_BYTES, type ExchangeHook, type ExchangeHookFn, type ExchangeHookInfo } from './hook.ts';
@@ -63,9 +63,12 @@ export function createMeter(deps: MeterDeps, sandboxId: string): Meter {
 
   const exchange: ExchangeHookFn = async (info) => {
     const route = classifyAiRequest(info.host, info.method, info.path, extraHosts);
-    if (!route) return undefined;
+    // At the limit every request to an AI host is refused (SPEC §6.5), metered API or not:
+    // batches, legacy completions, realtime sessions … would otherwise spend past the stop.
+    if (!route && !isAiHost(info.host, extraHosts)) return undefined;
     const deny = await denial(info);
     if (deny) return { deny };
+    if (!route) return undefined;
     const exchangeId = newId();
     let requestModel: string | null = null;
     const hook: ExchangeHook = {

@@ -113,7 +113,7 @@ test('Bedrock SDK: ConverseStream and InvokeModelWithResponseStream (binary even
   near(r2.costUsd, anthropicCost(inv.usage), 'invoke cost');
 });
 
-test('budget stop: warning once, the request after crossing gets the 403 body, non-AI traffic continues', async (t) => {
+test('budget stop: warning once, every AI-host request after crossing gets the 403 body, non-AI traffic continues', async (t) => {
   // Each request: 10,000 input + 2,000 output at $3/$15 = $0.06; limit $0.10 → crossed by the 2nd.
   const g = await gateway(t, 'sb-a0000004', { ai: 0.1, warn: 0.5 }, 'demo');
   const per = { input: 10_000, output: 2_000, cacheWrite: 0, cacheWrite1h: 0, cacheRead: 0, cached: 0, reasoning: 0 };
@@ -126,11 +126,19 @@ test('budget stop: warning once, the request after crossing gets the 403 body, n
   results.push(...(await runSdk(g, [
     { kind: 'anthropic.json', model: 'claude-sonnet-4-5-20250929' },
     { kind: 'openai.chat', model: 'gpt-4.1' },
+    // Not a metered API, but on an AI host: refused too (SPEC §6.5 "any request to an AI host").
     { kind: 'plain.get', url: 'https://api.openai.com/v1/models' },
     { kind: 'plain.get', url: `https://${PLAIN_HOST}/status` },
   ], 'run-budget')));
-  assert.deepEqual(results.map((r) => [r.ok, r.status ?? null]), [[true, null], [true, null], [false, 403], [false, 403], [true, 200], [true, 200]], JSON.stringify(results));
+  assert.deepEqual(results.map((r) => [r.ok, r.status ?? null]), [[true, null], [true, null], [false, 403], [false, 403], [true, 403], [true, 200]], JSON.stringify(results));
   assert.equal(fake.sent.length, sentBefore, 'nothing reached the provider after the stop');
+  // Billable APIs the meter does not parse (batches, legacy completions) cannot spend past the stop.
+  const requestsBefore = fake.requests.length;
+  for (const path of ['/v1/messages/batches', '/v1/complete']) {
+    const r = await proxiedRequest(g, { host: 'api.anthropic.com', path, body: { model: 'claude-sonnet-4-5-20250929' } });
+    assert.deepEqual([r.status, JSON.parse(r.body.toString()).error], [403, 'ai_budget_exhausted'], path);
+  }
+  assert.equal(fake.requests.length, requestsBefore, 'the provider saw none of them');
   assert.deepEqual(results[2]!.error, {
     error: 'ai_budget_exhausted',
     host: 'api.anthropic.com',
@@ -148,7 +156,7 @@ test('budget stop: warning once, the request after crossing gets the 403 body, n
   const exhausted = g.events.find((e) => e.event_type === 'budget.exhausted')!;
   near(exhausted.detail.overshoot_usd as number, 0.02, 'overshoot');
   const denied = g.events.filter((e) => e.event_type === 'http.request' && e.detail.error === 'ai_budget_exhausted');
-  assert.equal(denied.length, 2);
+  assert.equal(denied.length, 5);
   assert.equal(denied[0]!.detail.run_id, 'run-budget', 'the denial is attributed to the run');
   // A top-up lifts the block.
   await store.addToBudgetLimits('sb-a0000004', { aiUsd: 1 });

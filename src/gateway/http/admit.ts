@@ -187,10 +187,14 @@ async function admitContent(ctx: Ctx, req: IncomingMessage, x: Exchange): Promis
   return respond(x, { status: v.status, headers: v.headers, body: v.body, error, rule: verdict.rule ?? x.rule });
 }
 
-/** The exchange hook (metering) sees every intercepted request before upstream does. */
+/**
+ * The exchange hook (metering) sees every request to a host that needs L7 before upstream
+ * does: inside interception, and in plain HTTP (forward or transparent), which is in clear
+ * anyway; an AI host reached over http:// (an operator's LLM gateway) is metered the same.
+ */
 async function withExchangeHook(ctx: Ctx, req: IncomingMessage, x: Exchange, body: Readable): Promise<Admission> {
   const fn = ctx.deps.hooks?.exchange;
-  if (!x.intercepted || !fn) return { kind: 'forward', x, body };
+  if (!fn || (!x.intercepted && x.interceptReason === null)) return { kind: 'forward', x, body };
   const hook = await fn({ host: x.host ?? '', method: x.method, path: x.path, headers: req.headers, runId: x.runId, interceptReason: x.interceptReason });
   if (!hook) return { kind: 'forward', x, body };
   if (hook.deny) {

@@ -22,13 +22,18 @@ export type MeterRoute =
 
 const BEDROCK_HOST = /^bedrock-runtime(-fips)?\.[a-z0-9-]+\.amazonaws\.com$/;
 
+/** A provider's API host (or an operator `metering.extra_hosts` entry): every request to it is subject to the AI budget. */
+export function isAiHost(host: string, extraHosts: readonly string[] = []): boolean {
+  const h = host.toLowerCase();
+  return h === 'api.anthropic.com' || h === 'api.openai.com' || BEDROCK_HOST.test(h) || extraHosts.includes(h);
+}
+
 /** Which provider API (if any) an intercepted request speaks, by host and path shape. */
 export function classifyAiRequest(host: string, method: string, pathWithQuery: string, extraHosts: readonly string[] = []): MeterRoute | undefined {
   if (method.toUpperCase() !== 'POST') return undefined;
   const h = host.toLowerCase();
   const path = pathWithQuery.split('?')[0] ?? '';
-  const known = h === 'api.anthropic.com' || h === 'api.openai.com' || BEDROCK_HOST.test(h) || extraHosts.includes(h);
-  if (!known) return undefined;
+  if (!isAiHost(h, extraHosts)) return undefined;
   if (/^(\/[^/]+)*\/v1\/messages$/.test(path) && (h === 'api.anthropic.com' || extraHosts.includes(h))) return { provider: 'anthropic', api: 'messages' };
   const bedrock = BEDROCK_HOST.test(h) || extraHosts.includes(h) ? parseBedrockPath(path) : undefined;
   if (bedrock) return { provider: 'bedrock', api: bedrock.op, model: bedrock.model };

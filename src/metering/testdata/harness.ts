@@ -65,6 +65,8 @@ export interface GatewayOptions {
   extraCaPem?: string;
   /** Keep every event in `events` (default); false drops them (long benchmark runs). */
   keepEvents?: boolean;
+  /** Operator `metering.extra_hosts` (each also gets an override and an ai_metering rule via `overrides`). */
+  extraHosts?: string[];
 }
 
 export async function startMeteredGateway(o: GatewayOptions): Promise<MeteredGateway> {
@@ -77,7 +79,7 @@ export async function startMeteredGateway(o: GatewayOptions): Promise<MeteredGat
   const events: Array<GatewayEvent | MeterEvent> = [];
   const record = o.keepEvents === false ? (): void => {} : (e: GatewayEvent | MeterEvent): void => void events.push(e);
   const meter = createMeter(
-    { store: o.store, priceBook: o.priceBook ?? createPriceBook(), clock, onEvent: record, sandboxRef: async (id) => (await o.store.getSandbox(id))?.alias ?? id, ...(o.newExchangeId ? { newExchangeId: o.newExchangeId } : {}) },
+    { store: o.store, priceBook: o.priceBook ?? createPriceBook(), clock, onEvent: record, sandboxRef: async (id) => (await o.store.getSandbox(id))?.alias ?? id, ...(o.extraHosts ? { extraHosts: o.extraHosts } : {}), ...(o.newExchangeId ? { newExchangeId: o.newExchangeId } : {}) },
     o.sandboxId,
   );
   const fakeAddr = o.fake ? `127.0.0.1:${o.fake.port}` : '';

@@ -6,6 +6,7 @@
  * - `rewriteRequestBody`: reads the (small, JSON) request body — at most
  *   `MAX_REWRITE_BODY_BYTES`, larger bodies are forwarded unchanged — and sends the returned
  *   buffer instead (with a fixed `content-length`), or the original when it returns undefined;
+ * - `identityEncoding`: asks upstream for an uncompressed body (Accept-Encoding: identity);
  * - `response`: called with the upstream response's status and headers; a returned Transform
  *   sits in the response pipe (chunks are passed through as they arrive; its flush may delay
  *   the last bytes until the ledger is committed), a returned `ResponseTap` sees each chunk
@@ -34,6 +35,8 @@ export interface ExchangeHook {
   deny?: { status: number; headers: Record<string, string>; body: Buffer };
   /** e.g. adding `stream_options.include_usage`; undefined keeps the body as it is. */
   rewriteRequestBody?: (body: Buffer) => Buffer | undefined;
+  /** Ask upstream for the body uncompressed: usage is read from its bytes. */
+  identityEncoding?: boolean;
   response?: (res: { status: number; headers: IncomingHttpHeaders }) => Transform | ResponseTap | undefined;
 }
 

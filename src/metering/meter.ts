@@ -72,6 +72,8 @@ export function createMeter(deps: MeterDeps, sandboxId: string): Meter {
     const exchangeId = newId();
     let requestModel: string | null = null;
     const hook: ExchangeHook = {
+      // SDKs ask for gzip/br (undici, httpx do by default); the usage is in the bytes.
+      identityEncoding: true,
       response: ({ status, headers }) => {
         inFlight++;
         let released = false;

@@ -52,6 +52,8 @@ test('Anthropic SDK, streaming and JSON: ledger equals what the provider sent, p
   const res = await runSdk(g, [{ kind: 'anthropic.stream', model: 'claude-sonnet-4-5-20250929' }, { kind: 'anthropic.json', model: 'claude-sonnet-4-5-20250929' }], '20270303T081502Z');
   assert.deepEqual(res.map((r) => [r.ok, r.text]), [[true, 'Hello there.'], [true, 'Hello.']], JSON.stringify(res));
   const sent = fake.sent.slice(from);
+  // The SDK asks for gzip/br; the provider would compress the JSON body past the meter.
+  assert.deepEqual(fake.requests.slice(-2).map((r) => r.acceptEncoding), ['identity', 'identity'], 'upstream is asked for identity');
   const rows = await rowsOf('sb-a0000001');
   assert.equal(rows.length, 2);
   for (const [i, row] of rows.entries()) {

@@ -53,3 +53,9 @@ test('normaliseTarget resolves dot segments the way the upstream would', () => {
   assert.equal(normaliseTarget('/v1%2F..%2Fadmin'), '/v1%2F..%2Fadmin');
   assert.equal(normaliseTarget('*'), '*');
 });
+
+test('identityEncoding replaces every Accept-Encoding (any case, repeated) with identity and keeps the rest', async () => {
+  const { identityEncoding } = await import('./forward.ts');
+  const out = identityEncoding(['Host', 'api.openai.com', 'accept-encoding', 'gzip, br', 'X-A', '1', 'Accept-Encoding', 'zstd']);
+  assert.deepEqual(out, ['Host', 'api.openai.com', 'X-A', '1', 'Accept-Encoding', 'identity']);
+});

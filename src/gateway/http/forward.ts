@@ -186,6 +186,14 @@ function relayTapped(upRes: IncomingMessage, res: ServerResponse, tap: ResponseT
   });
 }
 
+/** `headers` asking for an uncompressed body: every Accept-Encoding replaced by `identity`. */
+export function identityEncoding(headers: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'accept-encoding') out.push(headers[i]!, headers[i + 1]!);
+  out.push('Accept-Encoding', 'identity');
+  return out;
+}
+
 /** The body to send upstream: rewritten by the hook when it asks and the body is small. */
 async function requestBody(req: IncomingMessage, body: Readable, headers: string[], hook: ExchangeHook | undefined): Promise<{ body: Readable | Buffer; headers: string[] }> {
   const rewrite = hook?.rewriteRequestBody;
@@ -199,7 +207,8 @@ async function requestBody(req: IncomingMessage, body: Readable, headers: string
 export async function forwardRequest(ctx: Ctx, req: IncomingMessage, res: ServerResponse, adm: Admission & { kind: 'forward' }, startMs: number): Promise<void> {
   const { x, hook } = adm;
   const p: Progress = { status: 0, failure: null, bytesUp: 0, bytesDown: 0 };
-  const prepared = await requestBody(req, adm.body, outgoingHeaders(ctx, x, req.rawHeaders), hook);
+  const headers = outgoingHeaders(ctx, x, req.rawHeaders);
+  const prepared = await requestBody(req, adm.body, hook?.identityEncoding ? identityEncoding(headers) : headers, hook);
   const up = upstreamRequest(ctx, x, x.target!, prepared.headers, true);
   const timer = setTimeout(() => {
     up.destroy(Object.assign(new Error(`no response from ${x.host} within ${ctx.opts.upstreamTimeoutMs} ms`), { code: 'KM_TIMEOUT' }));

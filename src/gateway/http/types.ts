@@ -58,6 +58,8 @@ export interface ExchangeInfo {
  * - `rewriteRequestBody`: gets the request body (at most MAX_REWRITE_BODY_BYTES; larger
  *   bodies pass unchanged) and returns a replacement (sent with a fixed content-length) or
  *   undefined to keep it;
+ * - `identityEncoding`: the request's Accept-Encoding becomes `identity`, so the response
+ *   body arrives as the provider wrote it (a meter cannot read gzip or br);
  * - `response`: gets the upstream status and headers; a returned Transform sits in the
  *   response pipe (a bare Transform is accepted too), or a returned `ResponseTap` sees each
  *   chunk as it is forwarded (no extra stream layer) and holds back only the body's end.
@@ -65,6 +67,7 @@ export interface ExchangeInfo {
 export interface ExchangeHook {
   deny?: { status: number; headers: Record<string, string>; body: Buffer };
   rewriteRequestBody?: (body: Buffer) => Buffer | undefined;
+  identityEncoding?: boolean;
   response?: ((res: { status: number; headers: IncomingHttpHeaders }) => Transform | ResponseTap | undefined) | Transform;
 }
 

@@ -4,9 +4,11 @@
  * when asked for, as the real API does) and Responses (SSE), Bedrock Runtime ConverseStream
  * and InvokeModelWithResponseStream (binary AWS event-stream frames). Each response's usage
  * comes from a counter and is recorded in `sent`, so tests compare the ledger to it exactly.
+ * Like the real APIs, JSON bodies are gzip-compressed for a client that accepts gzip.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
@@ -28,8 +30,8 @@ export interface FakeProviders {
   port: number;
   caPem: string;
   sent: SentUsage[];
-  /** Request bodies received, in order (path and parsed JSON). */
-  requests: Array<{ path: string; body: unknown }>;
+  /** Request bodies received, in order (path, parsed JSON, the Accept-Encoding asked for). */
+  requests: Array<{ path: string; body: unknown; acceptEncoding?: string }>;
   /** Queues the figures of a coming response (instead of the counter's). */
   setNext(usage: Record<string, number>): void;
   /** Delay between SSE events in ms (default 0). */
@@ -38,6 +40,15 @@ export interface FakeProviders {
 }
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+/** Responses whose client accepts gzip. */
+const GZIP = new WeakSet<ServerResponse>();
+
+/** A JSON body, gzip-compressed when the client accepts it (as the providers' edges do). */
+function json(res: ServerResponse, headers: Record<string, string>, text: string): void {
+  if (!GZIP.has(res)) return void res.writeHead(200, headers).end(text);
+  res.writeHead(200, { ...headers, 'content-encoding': 'gzip', vary: 'Accept-Encoding' }).end(gzipSync(text));
+}
 
 export function eventFrame(eventType: string, payload: unknown): Uint8Array {
   return codec.encode({
@@ -90,8 +101,7 @@ function anthropic(ctx: Ctx, body: Record<string, unknown>, res: ServerResponse,
   const startUsage = { input_tokens: f.input!, cache_creation_input_tokens: f.cacheWrite!, cache_read_input_tokens: f.cacheRead!, cache_creation: cacheCreation, output_tokens: 1 };
   ctx.sent.push({ api: body.stream ? 'anthropic.stream' : 'anthropic.json', model, runHeader: run, usage: { input_tokens: f.input!, output_tokens: f.output!, cache_creation_input_tokens: f.cacheWrite!, cache_creation_1h: f.cacheWrite1h!, cache_read_input_tokens: f.cacheRead! } });
   if (!body.stream) {
-    res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${ctx.n}` });
-    res.end(JSON.stringify({ id: `msg_${ctx.n}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: 'Hello.' }], stop_reason: 'end_turn', stop_sequence: null, usage: { ...startUsage, output_tokens: f.output! } }));
+    json(res, { 'content-type': 'application/json', 'request-id': `req_${ctx.n}` }, JSON.stringify({ id: `msg_${ctx.n}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: 'Hello.' }], stop_reason: 'end_turn', stop_sequence: null, usage: { ...startUsage, output_tokens: f.output! } }));
     return Promise.resolve();
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -153,20 +163,18 @@ function bedrock(ctx: Ctx, path: string, res: ServerResponse, run: string | null
   if (m[2] === 'converse') {
     const usage = { inputTokens: f.input!, outputTokens: f.output!, totalTokens: f.input! + f.output!, cacheReadInputTokens: f.cacheRead!, cacheWriteInputTokens: f.cacheWrite! };
     ctx.sent.push({ api: 'bedrock.converse', model, runHeader: run, usage });
-    res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': `req-${ctx.n}` });
-    res.end(JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: 'Hello' }] } }, stopReason: 'end_turn', usage, metrics: { latencyMs: 42 } }));
+    json(res, { 'content-type': 'application/json', 'x-amzn-requestid': `req-${ctx.n}` }, JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: 'Hello' }] } }, stopReason: 'end_turn', usage, metrics: { latencyMs: 42 } }));
     return Promise.resolve();
   }
   if (m[2] === 'invoke') {
     // The token counts travel in headers; the body's own usage is deliberately different.
     ctx.sent.push({ api: 'bedrock.invoke', model, runHeader: run, usage: { input_tokens: f.input!, output_tokens: f.output! } });
-    res.writeHead(200, {
+    json(res, {
       'content-type': 'application/json',
       'x-amzn-requestid': `req-${ctx.n}`,
       'x-amzn-bedrock-input-token-count': String(f.input!),
       'x-amzn-bedrock-output-token-count': String(f.output!),
-    });
-    res.end(JSON.stringify({ id: `msg_${ctx.n}`, type: 'message', role: 'assistant', content: [{ type: 'text', text: 'Hello' }], usage: { input_tokens: 1, output_tokens: 1 } }));
+    }, JSON.stringify({ id: `msg_${ctx.n}`, type: 'message', role: 'assistant', content: [{ type: 'text', text: 'Hello' }], usage: { input_tokens: 1, output_tokens: 1 } }));
     return Promise.resolve();
   }
   res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': `req-${ctx.n}` });
@@ -205,6 +213,8 @@ export async function startFakeProviders(): Promise<FakeProviders> {
     const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
     const path = (req.url ?? '/').split('?')[0]!;
     const run = typeof req.headers['x-test-run'] === 'string' ? req.headers['x-test-run'] : null;
+    const acceptEncoding = req.headers['accept-encoding'];
+    if (/\bgzip\b/i.test(acceptEncoding ?? '')) GZIP.add(res);
     void (async () => {
       if (req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -212,11 +222,11 @@ export async function startFakeProviders(): Promise<FakeProviders> {
       }
       if (host.startsWith('bedrock-runtime.')) {
         for await (const _ of req) void _;
-        requests.push({ path, body: null });
+        requests.push({ path, body: null, ...(acceptEncoding ? { acceptEncoding } : {}) });
         return bedrock(ctx, path, res, run);
       }
       const body = await readJson(req);
-      requests.push({ path, body });
+      requests.push({ path, body, ...(acceptEncoding ? { acceptEncoding } : {}) });
       if (host === 'api.anthropic.com' && path === '/v1/messages') return anthropic(ctx, body, res, run);
       if (host === 'api.openai.com' && path === '/v1/chat/completions') return openaiChat(ctx, body, res, run);
       if (host === 'api.openai.com' && path === '/v1/responses') return openaiResponses(ctx, body, res, run);

@@ -172,6 +172,7 @@ async function startFloorProxy(): Promise<{ port: number; stop: () => void } | {
   }
   const child: ChildProcess = spawn(bin, [], { stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = (): void => {
+    process.off('exit', stop);
     child.kill();
     rmSync(dir, { recursive: true, force: true });
   };

@@ -7,9 +7,10 @@
  * turns each such character into a visible escape (`\x1b`, `\u{202e}`) and leaves the rest.
  */
 
-/** C0 controls, DEL and C1 controls, and the Unicode line/paragraph separators and bidi controls. */
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
-const UNSAFE_KEEPING_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/** C0 controls but tab and line feed, DEL and C1 controls, the Unicode line/paragraph separators and bidi controls. */
+const CONTROLS = '\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff';
+const UNSAFE = new RegExp(`[${CONTROLS}\\n]`, 'g');
+const UNSAFE_KEEPING_LINES = new RegExp(`[${CONTROLS}]`, 'g');
 
 const escape = (ch: string): string => {
   const code = ch.codePointAt(0) as number;

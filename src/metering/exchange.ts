@@ -5,74 +5,14 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { createUsageParser, emptyUsage, type MeterRoute, type ResponseInfo, type UsageSnapshot } from './parsers/index.ts';
-import { roundUsd, type PriceBook } from '../pricing/index.ts';
 import type { UsageUpdate } from '../store/index.ts';
-import type { Clock } from '../core/clock.ts';
 import type { ResponseTap } from '../gateway/index.ts';
-import type { CommitResult, SandboxLedger } from './ledger.ts';
+import type { CommitResult } from './ledger.ts';
+import { createBatchTap } from './batch-tap.ts';
+import { contentCodings, decodingTap } from './decode.ts';
+import { rowOf, usageDetail, type ExchangeFacts, type ExchangeMeterDeps } from './rows.ts';
 
-export interface ExchangeMeterDeps {
-  ledger: SandboxLedger;
-  priceBook: PriceBook;
-  clock: Clock;
-  /** Called once when the exchange is finished (committed, aborted or failed). */
-  done: () => void;
-}
-
-export interface ExchangeFacts {
-  exchangeId: string;
-  route: MeterRoute;
-  requestModel: string | null;
-  runId: string | null;
-  path: string;
-}
-
-/** The ledger row for a snapshot (missing usage: zero figures, zero cost). */
-function rowOf(deps: ExchangeMeterDeps, facts: ExchangeFacts, snap: UsageSnapshot, partial: boolean, missing: boolean): UsageUpdate {
-  const provider = facts.route.provider;
-  const model = snap.model ?? (facts.route.provider === 'bedrock' ? facts.route.model : facts.requestModel) ?? 'unknown';
-  const priced = deps.priceBook.cost(provider, model, snap.usage);
-  const u = snap.usage;
-  return {
-    provider,
-    model,
-    inputTokens: u.inputTokens,
-    outputTokens: u.outputTokens,
-    cacheWriteTokens: u.cacheWriteTokens + u.cacheWrite1hTokens,
-    cacheReadTokens: u.cacheReadTokens,
-    cachedInputTokens: u.cachedInputTokens,
-    reasoningTokens: u.reasoningTokens,
-    costUsd: missing ? 0 : priced.costUsd,
-    priced: priced.source,
-    partial,
-    usageMissing: missing,
-    runId: facts.runId,
-    atMs: deps.clock.now(),
-  };
-}
-
-/** The `ai.usage` event of a finished exchange (SPEC §13.1). */
-function usageDetail(facts: ExchangeFacts, status: number, row: UsageUpdate, r: CommitResult): Record<string, unknown> {
-  return {
-    exchange_id: facts.exchangeId,
-    provider: row.provider,
-    model: row.model,
-    path: facts.path.split('?')[0],
-    status,
-    ...(row.usageMissing ? { usage: 'missing' } : {}),
-    input_tokens: row.inputTokens,
-    output_tokens: row.outputTokens,
-    cache_write_tokens: row.cacheWriteTokens,
-    cache_read_tokens: row.cacheReadTokens,
-    cached_input_tokens: row.cachedInputTokens,
-    reasoning_tokens: row.reasoningTokens,
-    cost_usd: row.costUsd,
-    priced: row.priced,
-    partial: row.partial,
-    ...(facts.runId ? { run_id: facts.runId } : {}),
-    ...(r.limitUsd !== null && r.totalUsd > r.limitUsd ? { overshoot_usd: roundUsd(r.totalUsd - r.limitUsd) } : {}),
-  };
-}
+export type { ExchangeFacts, ExchangeMeterDeps } from './rows.ts';
 
 const STREAMING = /text\/event-stream|application\/vnd\.amazon\.eventstream/i;
 
@@ -82,24 +22,24 @@ const STREAMING = /text\/event-stream|application\/vnd\.amazon\.eventstream/i;
  * once complete, gets a pass-through Transform whose last byte waits for the final commit.
  */
 export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFacts, res: ResponseInfo): ResponseTap | Transform {
-  const tap = createExchangeTap(deps, facts, res);
-  return STREAMING.test(String(res.headers['content-type'] ?? '')) ? tap : holdLastByte(tap);
+  const { route } = facts;
+  // A batch's results file is a stream of finished requests, each committed as its line ends.
+  const batch = route.api === 'batch-results';
+  const raw = route.api === 'batch-results' ? createBatchTap(deps, facts, route.source, res) : createExchangeTap(deps, facts, route, res);
+  const failed = (message: string): void => deps.ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: message });
+  const tap = decodingTap(raw, contentCodings(res.headers['content-encoding']), failed);
+  return batch || STREAMING.test(String(res.headers['content-type'] ?? '')) ? tap : holdLastByte(tap);
 }
 
-function createExchangeTap(deps: ExchangeMeterDeps, facts: ExchangeFacts, res: ResponseInfo): ResponseTap {
-  const parser = createUsageParser(facts.route, res, facts.requestModel);
+function createExchangeTap(deps: ExchangeMeterDeps, facts: ExchangeFacts, route: MeterRoute, res: ResponseInfo): ResponseTap {
+  const parser = createUsageParser(route, res, facts.requestModel);
   const { ledger } = deps;
   const failed = (err: unknown): void => ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: String(err) });
   let latest: UsageSnapshot | undefined;
   let queued = false;
-  let committedCost = 0;
   let finished = false;
 
-  const commit = (row: UsageUpdate): Promise<CommitResult> => {
-    const prev = committedCost;
-    committedCost = row.costUsd;
-    return ledger.commit(facts.exchangeId, row, prev);
-  };
+  const commit = (row: UsageUpdate): Promise<CommitResult> => ledger.commit(facts.exchangeId, row);
 
   // Partial rows as usage appears, written once the I/O at hand is handled (setImmediate) and
   // coalesced: a write takes whatever is latest then, and a body that ends meanwhile (usage

@@ -35,11 +35,8 @@ export interface CommitResult {
 }
 
 export interface SandboxLedger {
-  /**
-   * Queues an upsert of the exchange's row; `prevCostUsd` is the cost this exchange had
-   * committed before (0 for a new row). Resolves once committed and evaluated.
-   */
-  commit(exchangeId: string, row: UsageUpdate, prevCostUsd: number): Promise<CommitResult>;
+  /** Queues an upsert of the exchange's row. Resolves once committed and evaluated. */
+  commit(exchangeId: string, row: UsageUpdate): Promise<CommitResult>;
   /** Resolves when every queued commit has settled. */
   settled(): Promise<void>;
   emit(eventType: string, detail: Record<string, unknown>): void;
@@ -92,8 +89,11 @@ export function createSandboxLedger(deps: LedgerDeps, sandboxId: string): Sandbo
   }
 
   return {
-    commit(exchangeId, row, prevCostUsd) {
-      const run = async (): Promise<CommitResult> => evaluate(await deps.store.commitUsage(sandboxId, exchangeId, row), row.costUsd - prevCostUsd);
+    commit(exchangeId, row) {
+      const run = async (): Promise<CommitResult> => {
+        const state = await deps.store.commitUsage(sandboxId, exchangeId, row);
+        return evaluate(state, state?.deltaUsd ?? 0);
+      };
       const p = tail.then(run, run);
       tail = p.catch(() => undefined);
       return p;

@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.ts';
 import { denyResponse } from '../gateway/deny.ts';
 import { aiExhaustedBody } from '../budget/index.ts';
 import type { PriceBook } from '../pricing/index.ts';
-import { classifyAiRequest, ensureStreamUsage, isAiHost, type MeterRoute } from './parsers/index.ts';
+import { classifyAiRequest, ensureStreamUsage, isAiHost, isBatchRead, type MeterRoute } from './parsers/index.ts';
 import { createExchangeMeter } from './exchange.ts';
 import { createSandboxLedger, type MeterEvent, type MeterStore } from './ledger.ts';
 import { MAX_REWRITE_BODY_BYTES, type ExchangeHook, type ExchangeHookFn, type ExchangeHookInfo } from './hook.ts';
@@ -66,7 +66,8 @@ export function createMeter(deps: MeterDeps, sandboxId: string): Meter {
     // At the limit every request to an AI host is refused (SPEC §6.5), metered API or not:
     // batches, legacy completions, realtime sessions … would otherwise spend past the stop.
     if (!route && !isAiHost(info.host, extraHosts)) return undefined;
-    const deny = await denial(info);
+    // Except reads of a batch's status and results (see isBatchRead).
+    const deny = isBatchRead(info.host, info.method, info.path, extraHosts) ? undefined : await denial(info);
     if (deny) return { deny };
     if (!route) return undefined;
     const exchangeId = newId();

@@ -22,6 +22,8 @@ export interface ModelPrice {
 
 export interface PriceTable {
   version: string;
+  /** Batch APIs (Anthropic Message Batches, OpenAI batches) bill this fraction of the list price. */
+  batch_multiplier?: number;
   models: ModelPrice[];
 }
 
@@ -39,11 +41,14 @@ export interface Rates {
 export interface PriceBook {
   version: string;
   lookup(provider: Provider, model: string | null): { rates: Rates; source: PriceSource; matched: string | null };
-  cost(provider: Provider, model: string | null, usage: TokenUsage): { costUsd: number; source: PriceSource; rates: Rates };
+  /** `batch`: a request run through a provider's batch API (billed at the batch multiplier). */
+  cost(provider: Provider, model: string | null, usage: TokenUsage, opts?: { batch?: boolean }): { costUsd: number; source: PriceSource; rates: Rates };
 }
 
 export const PRICE_TABLE: PriceTable = table as PriceTable;
 export const DEFAULT_FALLBACK = { input: 15, output: 75 } as const;
+/** Both providers' batch discount (50 % off input, output and cache prices alike). */
+export const DEFAULT_BATCH_MULTIPLIER = 0.5;
 
 const globToRegExp = (glob: string): RegExp =>
   new RegExp(`^${glob.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
@@ -83,6 +88,7 @@ export function createPriceBook(opts: { table?: PriceTable; overrides?: ModelPri
   const fromTable = finder(base.models);
   const fromOverrides = finder(opts.overrides ?? []);
   const fallback = opts.fallback ?? DEFAULT_FALLBACK;
+  const batchMultiplier = base.batch_multiplier ?? DEFAULT_BATCH_MULTIPLIER;
   const lookup: PriceBook['lookup'] = (provider, model) => {
     if (model !== null) {
       const o = fromOverrides(provider, model);
@@ -95,9 +101,10 @@ export function createPriceBook(opts: { table?: PriceTable; overrides?: ModelPri
   return {
     version: base.version,
     lookup,
-    cost(provider, model, usage) {
+    cost(provider, model, usage, o = {}) {
       const { rates, source } = lookup(provider, model);
-      return { costUsd: costFor(provider, usage, rates), source, rates };
+      const list = costFor(provider, usage, rates);
+      return { costUsd: o.batch ? roundUsd(list * batchMultiplier) : list, source, rates };
     },
   };
 }

@@ -60,3 +60,13 @@ test('the table is well-formed: a version date, positive prices, unique ids per 
     assert.ok(m.input > 0 && m.output >= 0, key);
   }
 });
+
+test('batch requests cost the table batch multiplier times the list price (0.5 unless the table says)', () => {
+  const u = { ...emptyUsage(), inputTokens: 2000, outputTokens: 800, cacheWriteTokens: 400, cacheReadTokens: 1000 };
+  const book = createPriceBook();
+  assert.equal(PRICE_TABLE.batch_multiplier, 0.5);
+  assert.equal(book.cost('anthropic', 'claude-sonnet-4-5', u, { batch: true }).costUsd, 0.0099);
+  assert.equal(book.cost('anthropic', 'claude-sonnet-4-5', u).costUsd, 0.0198);
+  const other = createPriceBook({ table: { ...PRICE_TABLE, batch_multiplier: 0.25 } });
+  assert.equal(other.cost('anthropic', 'claude-sonnet-4-5', u, { batch: true }).costUsd, 0.00495);
+});

@@ -84,10 +84,15 @@ export function ledgerContract(open: OpenStore): void {
     const first = await store.commitUsage(sb.id, 'x1', usage({ costUsd: 0.25, partial: true }));
     assert.deepEqual(first?.budget, await store.getBudget(sb.id));
     close(first!.aiSpentUsd, 0.25);
+    close(first!.deltaUsd, 0.25);
     const replaced = await store.commitUsage(sb.id, 'x1', usage({ costUsd: 0.75 }));
     close(replaced!.aiSpentUsd, 0.75);
+    close(replaced!.deltaUsd, 0.5);
+    const again = await store.commitUsage(sb.id, 'x1', usage({ costUsd: 0.75 }));
+    close(again!.deltaUsd, 0);
     const second = await store.commitUsage(sb.id, 'x2', usage({ costUsd: 0.5 }));
     close(second!.aiSpentUsd, 1.25);
+    close(second!.deltaUsd, 0.5);
     assert.deepEqual((await store.listUsage(sb.id)).map((r) => [r.exchangeId, r.costUsd, r.partial]), [['x1', 0.75, false], ['x2', 0.5, false]]);
     const read = await store.aiBudget(sb.id);
     close(read!.aiSpentUsd, await store.aiSpentUsd(sb.id));

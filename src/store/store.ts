@@ -109,9 +109,10 @@ export interface LedgerStore {
   aiBudget(sandboxId: string): Promise<AiBudget | undefined>;
   /**
    * `upsertUsage`, then `aiBudget` as of that commit, in one transaction: the meter's write per
-   * usage update (one lock round instead of a write and two reads).
+   * usage update (one lock round instead of a write and two reads). `deltaUsd` is what this
+   * commit added to the AI total (the cost minus the row's cost before, 0 for a new row).
    */
-  commitUsage(sandboxId: string, exchangeId: string, usage: UsageUpdate): Promise<AiBudget | undefined>;
+  commitUsage(sandboxId: string, exchangeId: string, usage: UsageUpdate): Promise<(AiBudget & { deltaUsd: number }) | undefined>;
   /**
    * Adds to existing limits atomically. A dimension without a limit throws `invalid_state`
    * (`details.dimension`) and nothing is changed.

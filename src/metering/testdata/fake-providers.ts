@@ -8,13 +8,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { systemClock } from '../../core/clock.ts';
 import { createLeafCache, createSandboxCa } from '../../gateway/tls/index.ts';
+import { addOpenAiBatchInput, addOpenAiBatchOutput, createAnthropicBatch, serveBatchGet, type BatchCtx, type BatchRequest } from './fake-batches.ts';
 
 export const AI_HOSTS = ['api.anthropic.com', 'api.openai.com', 'bedrock-runtime.us-east-1.amazonaws.com'] as const;
 
@@ -36,18 +37,33 @@ export interface FakeProviders {
   setNext(usage: Record<string, number>): void;
   /** Delay between SSE events in ms (default 0). */
   setEventGapMs(ms: number): void;
+  /** Compress JSON and JSONL bodies with this coding even when asked for identity ('' = as asked). */
+  forceEncoding(coding: '' | 'gzip' | 'br' | 'gzip, br' | 'compress'): void;
+  /** A finished OpenAI batch's output file (its requests billed now); returns the file id. */
+  addOpenAiBatchOutput(requests: BatchRequest[]): string;
+  /** An OpenAI batch input file (nothing billed); returns the file id. */
+  addOpenAiBatchInput(requests: BatchRequest[]): string;
   close(): Promise<void>;
 }
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
-/** Responses whose client accepts gzip. */
-const GZIP = new WeakSet<ServerResponse>();
+/** The Content-Encoding of each response's JSON body: gzip when the client accepts it, or forced. */
+const CODING = new WeakMap<ServerResponse, string>();
 
-/** A JSON body, gzip-compressed when the client accepts it (as the providers' edges do). */
+const ENCODERS: Record<string, (b: Buffer) => Buffer> = { gzip: gzipSync, br: brotliCompressSync, compress: (b) => b };
+
+/** A JSON body, compressed when the client accepts it (as the providers' edges do) or when forced. */
 function json(res: ServerResponse, headers: Record<string, string>, text: string): void {
-  if (!GZIP.has(res)) return void res.writeHead(200, headers).end(text);
-  res.writeHead(200, { ...headers, 'content-encoding': 'gzip', vary: 'Accept-Encoding' }).end(gzipSync(text));
+  const coding = CODING.get(res);
+  if (!coding) return void res.writeHead(200, headers).end(text);
+  // Applied in the order listed; 'compress' stands for a coding nobody can decode here.
+  const body = coding.split(', ').reduce<Buffer>((b, c) => ENCODERS[c]!(b), Buffer.from(text));
+  res.writeHead(200, { ...headers, 'content-encoding': coding, vary: 'Accept-Encoding' });
+  // In pieces, so a decoder sees the body arrive in more than one chunk.
+  const cut = Math.floor(body.length / 2);
+  res.write(body.subarray(0, cut));
+  setTimeout(() => res.end(body.subarray(cut)), 5);
 }
 
 export function eventFrame(eventType: string, payload: unknown): Uint8Array {
@@ -208,15 +224,31 @@ export async function startFakeProviders(): Promise<FakeProviders> {
   const ctxs = new Map<string, SecureContext>();
   for (const h of [...AI_HOSTS, 'plain.example.test']) ctxs.set(h, await leafs.getSecureContext(h));
   const ctx: Ctx = { n: 0, next: [], gapMs: 0, sent: [] };
+  let forced = '';
+  const batches: BatchCtx = {
+    get n() {
+      return ctx.n;
+    },
+    set n(v) {
+      ctx.n = v;
+    },
+    sent: ctx.sent,
+    figures: () => figures(ctx),
+    files: new Map(),
+    encode: json,
+  };
   const requests: FakeProviders['requests'] = [];
   const server: Server = createServer({ SNICallback: (name, cb) => cb(null, ctxs.get(name) ?? ctxs.get(AI_HOSTS[0])) }, (req, res) => {
     const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
     const path = (req.url ?? '/').split('?')[0]!;
     const run = typeof req.headers['x-test-run'] === 'string' ? req.headers['x-test-run'] : null;
     const acceptEncoding = req.headers['accept-encoding'];
-    if (/\bgzip\b/i.test(acceptEncoding ?? '')) GZIP.add(res);
+    if (forced) CODING.set(res, forced);
+    else if (/\bgzip\b/i.test(acceptEncoding ?? '')) CODING.set(res, 'gzip');
     void (async () => {
       if (req.method === 'GET') {
+        requests.push({ path, body: null, ...(acceptEncoding ? { acceptEncoding } : {}) });
+        if (serveBatchGet(batches, host, path, res)) return;
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ object: 'list', data: [] }));
       }
@@ -228,6 +260,7 @@ export async function startFakeProviders(): Promise<FakeProviders> {
       const body = await readJson(req);
       requests.push({ path, body, ...(acceptEncoding ? { acceptEncoding } : {}) });
       if (host === 'api.anthropic.com' && path === '/v1/messages') return anthropic(ctx, body, res, run);
+      if (host === 'api.anthropic.com' && path === '/v1/messages/batches') return createAnthropicBatch(batches, body, res);
       if (host === 'api.openai.com' && path === '/v1/chat/completions') return openaiChat(ctx, body, res, run);
       if (host === 'api.openai.com' && path === '/v1/responses') return openaiResponses(ctx, body, res, run);
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -242,6 +275,9 @@ export async function startFakeProviders(): Promise<FakeProviders> {
     requests,
     setNext: (u) => void ctx.next.push(u),
     setEventGapMs: (ms) => void (ctx.gapMs = ms),
+    forceEncoding: (coding) => void (forced = coding),
+    addOpenAiBatchOutput: (r) => addOpenAiBatchOutput(batches, r),
+    addOpenAiBatchInput: (r) => addOpenAiBatchInput(batches, r),
     close: () => {
       server.closeAllConnections();
       return new Promise((r) => server.close(() => r()));

@@ -114,6 +114,9 @@ export interface DriverResult {
   text?: string;
   body?: string;
   events?: string[];
+  id?: string;
+  results?: Array<[string, string]>;
+  lines?: number;
 }
 
 const DRIVER = new URL('./sdk-driver.ts', import.meta.url).pathname;

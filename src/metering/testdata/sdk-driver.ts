@@ -10,9 +10,16 @@ import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeMod
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface Call {
-  kind: 'anthropic.stream' | 'anthropic.json' | 'openai.chat' | 'openai.responses' | 'bedrock.converse' | 'bedrock.converse-stream' | 'bedrock.invoke' | 'bedrock.invoke-stream' | 'plain.get';
+  kind: 'anthropic.stream' | 'anthropic.json' | 'openai.chat' | 'openai.responses' | 'bedrock.converse' | 'bedrock.converse-stream' | 'bedrock.invoke' | 'bedrock.invoke-stream' | 'plain.get'
+    | 'anthropic.batch' | 'anthropic.batch-results' | 'openai.file-content';
   model?: string;
   url?: string;
+  /** anthropic.batch: the requests' custom ids. */
+  customIds?: string[];
+  /** anthropic.batch: false to create the batch without collecting its results. */
+  fetch?: boolean;
+  /** anthropic.batch-results: the batch; openai.file-content: the file. */
+  id?: string;
 }
 
 const anthropic = new Anthropic({ apiKey: 'sk-ant-test-key', maxRetries: 0 });
@@ -83,11 +90,28 @@ async function run(c: Call): Promise<Record<string, unknown>> {
       for await (const ev of r.body!) if (ev.chunk?.bytes) events.push(JSON.parse(Buffer.from(ev.chunk.bytes).toString('utf8')).type);
       return { events };
     }
+    case 'anthropic.batch': {
+      const batch = await anthropic.messages.batches.create({ requests: c.customIds!.map((custom_id) => ({ custom_id, params: { model: c.model!, max_tokens: 64, messages } })) });
+      return { id: batch.id, ...(c.fetch === false ? {} : { results: await batchResults(batch.id) }) };
+    }
+    case 'anthropic.batch-results':
+      return { id: c.id, results: await batchResults(c.id!) };
+    case 'openai.file-content': {
+      const r = await openai.files.content(c.id!);
+      return { lines: (await r.text()).split('\n').filter(Boolean).length };
+    }
     case 'plain.get': {
       const r = await fetch(c.url!);
       return { status: r.status, body: await r.text() };
     }
   }
+}
+
+/** The SDK's own results reader (it retrieves the batch, then streams its results_url). */
+async function batchResults(id: string): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  for await (const r of await anthropic.messages.batches.results(id)) out.push([r.custom_id, r.result.type]);
+  return out;
 }
 
 const calls = JSON.parse(process.argv[2] ?? '[]') as Call[];

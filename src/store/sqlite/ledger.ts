@@ -80,6 +80,8 @@ const UPSERT_USAGE = `INSERT INTO ledger (sandbox_id, exchange_id, provider, mod
      partial = excluded.partial, usage_missing = excluded.usage_missing,
      run_id = COALESCE(excluded.run_id, ledger.run_id), at_ms = excluded.at_ms`;
 
+const ROW_COST = 'SELECT cost_usd FROM ledger WHERE sandbox_id = ? AND exchange_id = ?';
+
 /** Built once: the meter reads it on every AI request and every commit. */
 const AI_BUDGET = `SELECT b.*, COALESCE(s.spent_usd, 0) AS ai_spent_usd FROM budgets b LEFT JOIN ai_spend s ON s.sandbox_id = b.sandbox_id WHERE b.sandbox_id = ?`;
 
@@ -123,8 +125,10 @@ export function createLedgerStore(db: Db): LedgerStore {
     upsertUsage: async (sandboxId, exchangeId, u) => upsert(sandboxId, exchangeId, u),
     commitUsage: async (sandboxId, exchangeId, u) =>
       db.tx(() => {
+        const before = db.get(ROW_COST, sandboxId, exchangeId);
         upsert(sandboxId, exchangeId, u);
-        return aiBudgetSync(sandboxId);
+        const state = aiBudgetSync(sandboxId);
+        return state ? { ...state, deltaUsd: u.costUsd - (before ? num(before, 'cost_usd') : 0) } : undefined;
       }),
     aiBudget: async (sandboxId) => aiBudgetSync(sandboxId),
     listUsage: async (sandboxId, filter) => {

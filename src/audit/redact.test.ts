@@ -12,6 +12,13 @@ const oai = 'sk-proj-' + 'AbCdEfGhIjKlMnOpQrStUvWx';
 const akid = 'AKIA' + 'IOSFODNN7EXAMPLE';
 const jwt = 'eyJhbGciOiJIUzI1NiJ9' + '.eyJzdWIiOiIxMjM0NTY3ODkwIn0' + '.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
 const sha = 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3';
+const basic = Buffer.from('deploy:s3cret-pass').toString('base64');
+const glpat = 'glpat-' + 'AbCdEfGhIjKlMnOpQrSt';
+const slack = 'xoxb-' + '123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
+const stripe = 'sk_live_' + '51H8xYzAbCdEfGhIjKlMnOpQr';
+const google = 'AIza' + 'SyA-1234567890abcdefghijklmnopqrstu';
+const npm = 'npm_' + 'abcdefghijklmnopqrstuvwxyz0123456789';
+const hf = 'hf_' + 'AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh';
 
 const cases: Array<[string, string, string]> = [
   ['github token in export', `export GITHUB_TOKEN=${ghp}`, 'export GITHUB_TOKEN=[REDACTED:github_token]'],
@@ -25,6 +32,18 @@ const cases: Array<[string, string, string]> = [
   ['40-hex (git sha too, by design)', `checkout ${sha}`, 'checkout [REDACTED:hex_secret]'],
   ['password assignment', 'mysql --password=s3cr3t!x', 'mysql --password=[REDACTED:secret_assignment]'],
   ['api_key in query', 'GET /v1?api_key=abc123def&x=1', 'GET /v1?api_key=[REDACTED:secret_assignment]&x=1'],
+  ['basic auth header', `curl -H "Authorization: Basic ${basic}" https://x`, 'curl -H "Authorization: Basic [REDACTED:basic_auth]" https://x'],
+  ['"Basic" in prose untouched', 'Basic usage: run km create', 'Basic usage: run km create'],
+  ['gitlab token', `git clone https://oauth2:${glpat}@gitlab.com/a/b.git`, 'git clone https://oauth2:[REDACTED:gitlab_token]@gitlab.com/a/b.git'],
+  ['password in a URL', 'export DATABASE_URL=postgres://app:Sup3rS3cret@db:5432/app', 'export DATABASE_URL=postgres://app:[REDACTED:url_password]@db:5432/app'],
+  ['URL with a port untouched', 'curl http://localhost:8080/health', 'curl http://localhost:8080/health'],
+  ['slack token', `SLACK=${slack}`, 'SLACK=[REDACTED:slack_token]'],
+  ['stripe key', `stripe ${stripe}`, 'stripe [REDACTED:stripe_key]'],
+  ['google api key', `GOOGLE=${google}`, 'GOOGLE=[REDACTED:google_api_key]'],
+  ['npm token', `npm config set //registry.npmjs.org/:_authToken ${npm}`, 'npm config set //registry.npmjs.org/:_authToken [REDACTED:npm_token]'],
+  ['hugging face token', `HF=${hf}`, 'HF=[REDACTED:huggingface_token]'],
+  ['x-api-key header', 'x-api-key: abcdef1234567890', 'x-api-key: [REDACTED:secret_assignment]'],
+  ['azure account key', 'AccountName=x;AccountKey=abcdEFGH1234abcd==;EndpointSuffix=core', 'AccountName=x;AccountKey=[REDACTED:secret_assignment];EndpointSuffix=core'],
   ['operator literal', 'echo hunter2-corp-literal', 'echo [REDACTED:literal]'],
   ['ordinary text untouched', 'ls -la /workspace && npm test', 'ls -la /workspace && npm test'],
   ['short hex untouched', 'commit abc1234', 'commit abc1234'],

@@ -10,6 +10,15 @@ interface Rule {
   re: RegExp;
   /** Index of the capture group holding the secret; the rest of the match is kept. */
   group?: number;
+  /** Redact only when the secret passes (shapes a regular expression cannot tell apart). */
+  accept?: (secret: string) => boolean;
+}
+
+/** `Basic` credentials: base64 of `user:password` (not a word that follows "Basic" in prose). */
+function isBasicCredential(b64: string): boolean {
+  if (b64.length % 4 === 1) return false;
+  const text = Buffer.from(b64, 'base64').toString('latin1');
+  return text.includes(':') && /^[\x20-\x7e]+$/.test(text);
 }
 
 // Order matters: specific token shapes first, generic ones (hex, key=value) last.
@@ -19,13 +28,22 @@ const RULES: readonly Rule[] = [
   { kind: 'aws_secret_access_key', re: /(\baws_?secret_?access_?key\b["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{20,})/gi, group: 2 },
   { kind: 'jwt', re: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
   { kind: 'bearer_token', re: /(\bBearer\s+)([A-Za-z0-9._~+/=-]{8,})/gi, group: 2 },
+  { kind: 'basic_auth', re: /(\bBasic\s+)([A-Za-z0-9+/]{6,}={0,2})/gi, group: 2, accept: isBasicCredential },
   { kind: 'github_token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g },
+  { kind: 'gitlab_token', re: /\bgl(?:pat|dt|rt|ptt|cbt|oas)-[A-Za-z0-9_-]{20,}/g },
   { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{10,}/g },
   { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}/g },
+  { kind: 'slack_token', re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g },
+  { kind: 'stripe_key', re: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}/g },
+  { kind: 'google_api_key', re: /\bAIza[0-9A-Za-z_-]{35}/g },
+  { kind: 'npm_token', re: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  { kind: 'huggingface_token', re: /\bhf_[A-Za-z0-9]{30,}\b/g },
   { kind: 'hex_secret', re: /\b[0-9a-fA-F]{40,}\b/g },
+  // The password of a URL's userinfo (`scheme://user:password@host`); the user is kept.
+  { kind: 'url_password', re: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)([^\s/?#@]+)(?=@)/gi, group: 2 },
   {
     kind: 'secret_assignment',
-    re: /(\b[A-Za-z0-9_.-]*(?:token|secret|password|passwd|api_?key)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"'&,;]+)/gi,
+    re: /(\b[A-Za-z0-9_.-]*(?:token|secret|password|passwd|passphrase|api[_-]?key|access[_-]?key|account[_-]?key|private[_-]?key)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"'&,;]+)/gi,
     group: 2,
   },
 ];
@@ -56,6 +74,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         if (rule.group === undefined) return `[REDACTED:${rule.kind}]`;
         const secret = m[rule.group] as string | undefined;
         if (secret === undefined || ALREADY.test(secret) || secret.startsWith('[REDACTED')) return whole;
+        if (rule.accept && !rule.accept(secret)) return whole;
         const prefix = (m.slice(1, rule.group) as string[]).join('');
         return `${prefix}[REDACTED:${rule.kind}]`;
       });

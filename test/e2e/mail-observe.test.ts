@@ -138,10 +138,14 @@ test('no fake secret from a session (commands, env, mail, OTLP attributes) reach
     anthropic: 'sk-ant-api03-FAKEfakeFAKEfake0123456789',
     literal: 'corp-internal-passphrase-9',
     bearer: 'Bearer abcdefghijklmnopqrstuvwx.yz',
+    urlPassword: 'Sup3rS3cretDbPass',
+    basic: Buffer.from('deploy:basic-pass-77').toString('base64'),
+    slack: 'xoxb-123456789012-1234567890123-FakeFakeFakeFakeFake',
   };
   const redactor = createRedactor({ literals: [secrets.literal] });
   const events = createEventRecorder({ store, redactor, clock: systemClock });
   await events.record('sb-0000dddd', 'command', 'shell', { command: `export GITHUB_TOKEN=${secrets.github}; curl -H "Authorization: ${secrets.bearer}" x` });
+  await events.record('sb-0000dddd', 'command', 'shell', { command: `psql postgres://app:${secrets.urlPassword}@db/app; curl -H "Authorization: Basic ${secrets.basic}" -d token=x ${secrets.slack}` });
   await events.record('sb-0000dddd', 'command', 'exec', { argv: ['env', `AWS_ACCESS_KEY_ID=${secrets.aws}`, `aws_secret_access_key=${secrets.awsSecret}`], env: { PASS: secrets.literal } });
 
   const mail = createMailService({ store, kmHome: dir, clock: systemClock, redactor, address: {}, allowExternal: false, resolveSandbox: (r) => resolveSandboxRef(store, r) });

@@ -6,24 +6,25 @@
  */
 import { createBatchResultsParser, emptyUsage, type BatchResult, type BatchSource, type ResponseInfo } from './parsers/index.ts';
 import type { ResponseTap } from '../gateway/index.ts';
-import { rowOf, usageDetail, type ExchangeFacts, type ExchangeMeterDeps } from './rows.ts';
+import type { UsageUpdate } from '../store/index.ts';
+import { meteringError, rowOf, usageDetail, type ExchangeFacts, type ExchangeMeterDeps } from './rows.ts';
 
 export function createBatchTap(deps: ExchangeMeterDeps, facts: ExchangeFacts, source: BatchSource, res: ResponseInfo): ResponseTap {
   const { ledger } = deps;
   const ok = res.status >= 200 && res.status < 300;
   const parser = createBatchResultsParser(source);
-  const failed = (err: unknown): void => ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: String(err) });
-  let queue: Promise<void> = Promise.resolve();
+  const failed = (err: unknown): void => meteringError(deps, facts, err);
+  // The ledger queues commits in order; these are the event emissions that follow them.
+  const pending: Array<Promise<void>> = [];
   let finished = false;
 
-  const commit = (exchangeId: string, snapRow: ReturnType<typeof rowOf>): void => {
-    queue = queue.then(async () => {
-      try {
-        ledger.emit('ai.usage', { ...usageDetail(facts, res.status, snapRow, await ledger.commit(exchangeId, snapRow), exchangeId), batch: true });
-      } catch (err) {
-        failed(err);
-      }
-    });
+  const commit = (exchangeId: string, row: UsageUpdate): void => {
+    pending.push(
+      ledger
+        .commit(exchangeId, row)
+        .then((r) => ledger.emit('ai.usage', { ...usageDetail(facts, res.status, row, r, exchangeId), batch: true }))
+        .catch(failed),
+    );
   };
   const record = (results: BatchResult[]): void => {
     for (const r of results) {
@@ -50,7 +51,7 @@ export function createBatchTap(deps: ExchangeMeterDeps, facts: ExchangeFacts, so
         const snap = { provider: source.provider, model: null, usage: emptyUsage(), seen: false, complete: false };
         for (let i = 1; i <= over; i++) commit(`batch:${idOf}:oversized:${facts.exchangeId}:${i}`, rowOf(deps, facts, snap, false, true, true));
       }
-      await queue;
+      await Promise.all(pending);
     } finally {
       deps.done();
     }

@@ -39,11 +39,11 @@ export function decodingTap(inner: ResponseTap, codings: readonly string[], onEr
   if (codings.length === 0) return inner;
   const unknown = codings.find((c) => !DECODERS[c]);
   if (unknown !== undefined) {
-    let reported = false;
-    const report = (): void => {
-      if (!reported) (reported = true), onError(`cannot read usage from a body with content-encoding ${unknown}`);
+    const end = (): Promise<void> => {
+      onError(`cannot read usage from a body with content-encoding ${unknown}`);
+      return inner.end();
     };
-    return { data: () => undefined, end: () => (report(), inner.end()), abort: () => inner.abort() };
+    return { data: () => undefined, end, abort: () => inner.abort() };
   }
   // Applied first = removed last.
   const stages = [...codings].reverse().map((c) => DECODERS[c]!());

@@ -10,7 +10,7 @@ import type { ResponseTap } from '../gateway/index.ts';
 import type { CommitResult } from './ledger.ts';
 import { createBatchTap } from './batch-tap.ts';
 import { contentCodings, decodingTap } from './decode.ts';
-import { rowOf, usageDetail, type ExchangeFacts, type ExchangeMeterDeps } from './rows.ts';
+import { meteringError, rowOf, usageDetail, type ExchangeFacts, type ExchangeMeterDeps } from './rows.ts';
 
 export type { ExchangeFacts, ExchangeMeterDeps } from './rows.ts';
 
@@ -24,17 +24,15 @@ const STREAMING = /text\/event-stream|application\/vnd\.amazon\.eventstream/i;
 export function createExchangeMeter(deps: ExchangeMeterDeps, facts: ExchangeFacts, res: ResponseInfo): ResponseTap | Transform {
   const { route } = facts;
   // A batch's results file is a stream of finished requests, each committed as its line ends.
-  const batch = route.api === 'batch-results';
   const raw = route.api === 'batch-results' ? createBatchTap(deps, facts, route.source, res) : createExchangeTap(deps, facts, route, res);
-  const failed = (message: string): void => deps.ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: message });
-  const tap = decodingTap(raw, contentCodings(res.headers['content-encoding']), failed);
-  return batch || STREAMING.test(String(res.headers['content-type'] ?? '')) ? tap : holdLastByte(tap);
+  const tap = decodingTap(raw, contentCodings(res.headers['content-encoding']), (message) => meteringError(deps, facts, message));
+  return route.api === 'batch-results' || STREAMING.test(String(res.headers['content-type'] ?? '')) ? tap : holdLastByte(tap);
 }
 
 function createExchangeTap(deps: ExchangeMeterDeps, facts: ExchangeFacts, route: MeterRoute, res: ResponseInfo): ResponseTap {
   const parser = createUsageParser(route, res, facts.requestModel);
   const { ledger } = deps;
-  const failed = (err: unknown): void => ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: String(err) });
+  const failed = (err: unknown): void => meteringError(deps, facts, err);
   let latest: UsageSnapshot | undefined;
   let queued = false;
   let finished = false;

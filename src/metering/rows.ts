@@ -1,6 +1,6 @@
 /**
- * The ledger row and the `ai.usage` event of a metered exchange, shared by the exchange tap
- * and the batch results tap.
+ * The ledger row, the `ai.usage` event and the `metering.error` event of a metered exchange,
+ * shared by the exchange tap and the batch results tap.
  */
 import { roundUsd, type PriceBook } from '../pricing/index.ts';
 import type { UsageUpdate } from '../store/index.ts';
@@ -69,4 +69,9 @@ export function usageDetail(facts: ExchangeFacts, status: number, row: UsageUpda
     ...(facts.runId ? { run_id: facts.runId } : {}),
     ...(r.limitUsd !== null && r.totalUsd > r.limitUsd ? { overshoot_usd: roundUsd(r.totalUsd - r.limitUsd) } : {}),
   };
+}
+
+/** A `metering.error` event for the exchange (a failure never affects the body it meters). */
+export function meteringError(deps: Pick<ExchangeMeterDeps, 'ledger'>, facts: Pick<ExchangeFacts, 'exchangeId'>, err: unknown): void {
+  deps.ledger.emit('metering.error', { exchange_id: facts.exchangeId, error: String(err) });
 }

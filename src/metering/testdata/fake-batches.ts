@@ -8,7 +8,8 @@ import type { ServerResponse } from 'node:http';
 import type { SentUsage } from './fake-providers.ts';
 
 export interface BatchCtx {
-  n: number;
+  /** The fake's response counter (ids are numbered from it). */
+  counter: { n: number };
   sent: SentUsage[];
   /** Figures for the next billed request. */
   figures(): Record<string, number>;
@@ -41,13 +42,13 @@ const batchObject = (id: string, count: number) => ({
 /** POST /v1/messages/batches: runs (bills) every request at once and keeps the results. */
 export function createAnthropicBatch(ctx: BatchCtx, body: Record<string, unknown>, res: ServerResponse): void {
   const requests = Array.isArray(body.requests) ? (body.requests as Array<{ custom_id: string; params: { model: string } }>) : [];
-  const id = `msgbatch_${String(++ctx.n).padStart(6, '0')}`;
+  const id = `msgbatch_${String(++ctx.counter.n).padStart(6, '0')}`;
   const lines = requests.map((r) => {
     if (r.custom_id.includes('fail')) return JSON.stringify({ custom_id: r.custom_id, result: { type: 'errored', error: { type: 'error', error: { type: 'invalid_request_error', message: 'bad request' } } } });
     const f = ctx.figures();
     const usage = { input_tokens: f.input!, cache_creation_input_tokens: f.cacheWrite!, cache_read_input_tokens: f.cacheRead!, output_tokens: f.output! };
     ctx.sent.push({ api: 'anthropic.batch', model: r.params.model, runHeader: null, usage });
-    const message = { id: `msg_b${ctx.n}`, type: 'message', role: 'assistant', model: r.params.model, content: [{ type: 'text', text: `Answer for ${r.custom_id}.` }], stop_reason: 'end_turn', stop_sequence: null, usage };
+    const message = { id: `msg_b${ctx.counter.n}`, type: 'message', role: 'assistant', model: r.params.model, content: [{ type: 'text', text: `Answer for ${r.custom_id}.` }], stop_reason: 'end_turn', stop_sequence: null, usage };
     return JSON.stringify({ custom_id: r.custom_id, result: { type: 'succeeded', message } });
   });
   ctx.files.set(id, lines);
@@ -56,9 +57,9 @@ export function createAnthropicBatch(ctx: BatchCtx, body: Record<string, unknown
 
 /** An OpenAI batch that ran: its output file, one line per request (failed ones with status 500). */
 export function addOpenAiBatchOutput(ctx: BatchCtx, requests: BatchRequest[]): string {
-  const fileId = `file-out${String(++ctx.n).padStart(6, '0')}`;
+  const fileId = `file-out${String(++ctx.counter.n).padStart(6, '0')}`;
   ctx.files.set(fileId, requests.map((r, i) => {
-    const id = `batch_req_${ctx.n}_${i}`;
+    const id = `batch_req_${ctx.counter.n}_${i}`;
     if (r.fail) return JSON.stringify({ id, custom_id: r.customId, response: { status_code: 500, request_id: `req_${i}`, body: { error: { message: 'server error' } } }, error: null });
     const f = ctx.figures();
     const usage = { prompt_tokens: f.input!, completion_tokens: f.output!, total_tokens: f.input! + f.output!, prompt_tokens_details: { cached_tokens: f.cached! }, completion_tokens_details: { reasoning_tokens: f.reasoning! } };
@@ -71,7 +72,7 @@ export function addOpenAiBatchOutput(ctx: BatchCtx, requests: BatchRequest[]): s
 
 /** An OpenAI batch input file (request lines: nothing billed in it). */
 export function addOpenAiBatchInput(ctx: BatchCtx, requests: BatchRequest[]): string {
-  const fileId = `file-in${String(++ctx.n).padStart(6, '0')}`;
+  const fileId = `file-in${String(++ctx.counter.n).padStart(6, '0')}`;
   ctx.files.set(fileId, requests.map((r) => JSON.stringify({ custom_id: r.customId, method: 'POST', url: '/v1/chat/completions', body: { model: r.model, messages: [{ role: 'user', content: 'Say hello.' }] } })));
   return fileId;
 }

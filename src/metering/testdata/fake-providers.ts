@@ -226,12 +226,7 @@ export async function startFakeProviders(): Promise<FakeProviders> {
   const ctx: Ctx = { n: 0, next: [], gapMs: 0, sent: [] };
   let forced = '';
   const batches: BatchCtx = {
-    get n() {
-      return ctx.n;
-    },
-    set n(v) {
-      ctx.n = v;
-    },
+    counter: ctx,
     sent: ctx.sent,
     figures: () => figures(ctx),
     files: new Map(),
